@@ -1,0 +1,277 @@
+/*
+ * json.c - strict JSON parsing and field validation.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "arena.h"
+#include "buf.h"
+#include "json.h"
+#include "utf8.h"
+
+json_object *
+json_parse(const char *s, size_t n, const char **why)
+{
+	struct json_tokener	*tok;
+	json_object		*o;
+	enum json_tokener_error	 e;
+	size_t			 off;
+
+	*why = NULL;
+	if (n == 0) {
+		*why = "empty body";
+		return NULL;
+	}
+	if (n > INT32_MAX) {
+		*why = "document too large";
+		return NULL;
+	}
+	tok = json_tokener_new_ex(JSON_MAX_DEPTH);
+	if (tok == NULL) {
+		*why = "out of memory";
+		return NULL;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	o = json_tokener_parse_ex(tok, s, (int)n);
+	e = json_tokener_get_error(tok);
+	off = json_tokener_get_parse_end(tok);
+	json_tokener_free(tok);
+	if (o == NULL || e != json_tokener_success) {
+		json_object_put(o);
+		if (e == json_tokener_continue)
+			*why = "unexpected end of input";
+		else if (e == json_tokener_error_depth)
+			*why = "nesting too deep";
+		else
+			*why = json_tokener_error_desc(e);
+		return NULL;
+	}
+	for (; off < n; off++) {
+		if (s[off] != ' ' && s[off] != '\t' && s[off] != '\n' &&
+		    s[off] != '\r') {
+			json_object_put(o);
+			*why = "unexpected data after the JSON value";
+			return NULL;
+		}
+	}
+	return o;
+}
+
+static void
+jput(void *o)
+{
+	json_object_put(o);
+}
+
+json_object *
+jarena(struct arena *a, json_object *o)
+{
+	arena_cleanup(a, jput, o);
+	return o;
+}
+
+void
+json_to_buf(struct buf *b, json_object *o)
+{
+	const char	*s;
+	size_t		 n;
+
+	s = json_object_to_json_string_length(o,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+	buf_add(b, s, n);
+}
+
+void
+jv_init(struct jv *v)
+{
+	v->fields = NULL;
+}
+
+void
+jv_free(struct jv *v)
+{
+	json_object_put(v->fields);
+	v->fields = NULL;
+}
+
+bool
+jv_failed(const struct jv *v)
+{
+	return v->fields != NULL;
+}
+
+void
+jv_error(struct jv *v, const char *field, const char *fmt, ...)
+{
+	char	msg[256];
+	va_list	ap;
+
+	if (v->fields == NULL)
+		v->fields = json_object_new_object();
+	if (json_object_object_get_ex(v->fields, field, NULL))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	json_object_object_add(v->fields, field, json_object_new_string(msg));
+}
+
+/* Look a field up; returns NULL when absent (or null and nullable). */
+static json_object *
+jv_get(struct jv *v, json_object *obj, const char *field, unsigned flags,
+    bool *absent)
+{
+	json_object *f = NULL;
+
+	*absent = true;
+	if (obj == NULL || !json_object_object_get_ex(obj, field, &f) ||
+	    (f == NULL && (flags & JV_NULLABLE))) {
+		if (flags & JV_REQUIRED)
+			jv_error(v, field, "is required");
+		return NULL;
+	}
+	if (f == NULL) {
+		jv_error(v, field, "must not be null");
+		return NULL;
+	}
+	*absent = false;
+	return f;
+}
+
+const char *
+jv_string(struct jv *v, json_object *obj, const char *field, unsigned flags,
+    size_t min, size_t max, struct arena *a)
+{
+	json_object	*f;
+	const char	*s;
+	size_t		 n, i, cps;
+	bool		 absent;
+
+	if ((f = jv_get(v, obj, field, flags, &absent)) == NULL)
+		return NULL;
+	if (!json_object_is_type(f, json_type_string)) {
+		jv_error(v, field, "must be a string");
+		return NULL;
+	}
+	s = json_object_get_string(f);
+	n = (size_t)json_object_get_string_len(f);
+	if (flags & JV_TRIM) {
+		while (n > 0 && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')) {
+			s++;
+			n--;
+		}
+		while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' ||
+		    s[n - 1] == '\n' || s[n - 1] == '\r'))
+			n--;
+	}
+	if (!utf8_valid(s, n)) {
+		jv_error(v, field, "must be valid UTF-8 without NUL characters");
+		return NULL;
+	}
+	if (flags & JV_SINGLELINE) {
+		for (i = 0; i < n; i++) {
+			if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
+				jv_error(v, field, "must not contain control characters");
+				return NULL;
+			}
+		}
+	}
+	cps = utf8_count(s, n);
+	if (cps < min) {
+		if (min == 1)
+			jv_error(v, field, "must not be empty");
+		else
+			jv_error(v, field, "must be at least %zu characters", min);
+		return NULL;
+	}
+	if (cps > max) {
+		jv_error(v, field, "must be at most %zu characters", max);
+		return NULL;
+	}
+	return arena_strndup(a, s, n);
+}
+
+bool
+jv_int(struct jv *v, json_object *obj, const char *field, unsigned flags,
+    int64_t min, int64_t max, int64_t *out)
+{
+	json_object	*f;
+	int64_t		 x;
+	bool		 absent;
+
+	if ((f = jv_get(v, obj, field, flags, &absent)) == NULL)
+		return false;
+	if (!json_object_is_type(f, json_type_int)) {
+		jv_error(v, field, "must be an integer");
+		return false;
+	}
+	x = json_object_get_int64(f);
+	if (x < min || x > max || (x == INT64_MAX &&
+	    json_object_get_uint64(f) > (uint64_t)INT64_MAX)) {
+		jv_error(v, field, "must be between %lld and %lld",
+		    (long long)min, (long long)max);
+		return false;
+	}
+	*out = x;
+	return true;
+}
+
+bool
+jv_double(struct jv *v, json_object *obj, const char *field, unsigned flags,
+    double min, double max, double *out)
+{
+	json_object	*f;
+	double		 x;
+	bool		 absent;
+
+	if ((f = jv_get(v, obj, field, flags, &absent)) == NULL)
+		return false;
+	if (!json_object_is_type(f, json_type_double) &&
+	    !json_object_is_type(f, json_type_int)) {
+		jv_error(v, field, "must be a number");
+		return false;
+	}
+	x = json_object_get_double(f);
+	if (!isfinite(x) || x < min || x > max) {
+		jv_error(v, field, "must be between %g and %g", min, max);
+		return false;
+	}
+	*out = x;
+	return true;
+}
+
+bool
+jv_bool(struct jv *v, json_object *obj, const char *field, unsigned flags,
+    bool *out)
+{
+	json_object	*f;
+	bool		 absent;
+
+	if ((f = jv_get(v, obj, field, flags, &absent)) == NULL)
+		return false;
+	if (!json_object_is_type(f, json_type_boolean)) {
+		jv_error(v, field, "must be true or false");
+		return false;
+	}
+	*out = json_object_get_boolean(f);
+	return true;
+}
+
+void
+jv_only(struct jv *v, json_object *obj, const char *const *allowed)
+{
+	const char *const *a;
+
+	if (obj == NULL || !json_object_is_type(obj, json_type_object))
+		return;
+	json_object_object_foreach(obj, key, val) {
+		(void)val;
+		for (a = allowed; *a != NULL; a++)
+			if (strcmp(*a, key) == 0)
+				break;
+		if (*a == NULL)
+			jv_error(v, key, "is not a known field");
+	}
+}
