@@ -11,6 +11,74 @@
 #include "json.h"
 #include "utf8.h"
 
+/*
+ * json-c 0.16 in strict mode still accepts 'single quotes', NaN, Infinity,
+ * "1." and raw control characters in strings. This lexical pass rejects
+ * them (RFC 8259 tokens only); json-c then checks the structure.
+ */
+static const char *
+lex_check(const char *s, size_t n)
+{
+	size_t	i = 0, k;
+
+	while (i < n) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '"') {
+			for (i++; i < n && s[i] != '"'; i++) {
+				if ((unsigned char)s[i] < 0x20)
+					return "control character in a string";
+				if (s[i] == '\\')
+					i++;
+			}
+			i++;
+			continue;
+		}
+		if (c == '-' || (c >= '0' && c <= '9')) {
+			if (c == '-')
+				i++;
+			if (i >= n || s[i] < '0' || s[i] > '9')
+				return "invalid number";
+			while (i < n && s[i] >= '0' && s[i] <= '9')
+				i++;
+			if (i < n && s[i] == '.') {
+				if (++i >= n || s[i] < '0' || s[i] > '9')
+					return "invalid number";
+				while (i < n && s[i] >= '0' && s[i] <= '9')
+					i++;
+			}
+			if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+				i++;
+				if (i < n && (s[i] == '+' || s[i] == '-'))
+					i++;
+				if (i >= n || s[i] < '0' || s[i] > '9')
+					return "invalid number";
+				while (i < n && s[i] >= '0' && s[i] <= '9')
+					i++;
+			}
+			continue;
+		}
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
+			for (k = i; k < n && ((s[k] >= 'a' && s[k] <= 'z') ||
+			    (s[k] >= 'A' && s[k] <= 'Z')); k++)
+				;
+			if (!((k - i == 4 && memcmp(s + i, "true", 4) == 0) ||
+			    (k - i == 5 && memcmp(s + i, "false", 5) == 0) ||
+			    (k - i == 4 && memcmp(s + i, "null", 4) == 0)))
+				return "unexpected literal";
+			i = k;
+			continue;
+		}
+		if (c == '{' || c == '}' || c == '[' || c == ']' || c == ',' ||
+		    c == ':' || c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+			i++;
+			continue;
+		}
+		return "unexpected character";
+	}
+	return NULL;
+}
+
 json_object *
 json_parse(const char *s, size_t n, const char **why)
 {
@@ -28,6 +96,8 @@ json_parse(const char *s, size_t n, const char **why)
 		*why = "document too large";
 		return NULL;
 	}
+	if ((*why = lex_check(s, n)) != NULL)
+		return NULL;
 	tok = json_tokener_new_ex(JSON_MAX_DEPTH);
 	if (tok == NULL) {
 		*why = "out of memory";
