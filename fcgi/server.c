@@ -185,8 +185,9 @@ wake_handler(int sig)
 }
 
 static int
-worker_main(const char *pool, int slot, long nthreads)
+worker_main(const char *pool, int slot, const struct cfg_pool *pc)
 {
+	long			 nthreads = pc->threads;
 	struct worker_thread	*th;
 	struct sigaction	 sa;
 	pthread_attr_t		 attr;
@@ -208,7 +209,7 @@ worker_main(const char *pool, int slot, long nthreads)
 	sa.sa_flags = 0;	/* no SA_RESTART: accept() must see EINTR */
 	sigaction(WAKE_SIGNAL, &sa, NULL);
 
-	db_pool_init(cfg.database_url, (int)cfg.db_pool_size,
+	db_pool_init(cfg.database_url, (int)pc->db_connections,
 	    (int)cfg.db_acquire_timeout_ms, (int)cfg.db_statement_timeout_ms,
 	    (int)cfg.db_connect_timeout_s);
 	if (FCGX_Init() != 0) {
@@ -234,7 +235,7 @@ worker_main(const char *pool, int slot, long nthreads)
 	}
 	pthread_attr_destroy(&attr);
 	log_info("worker_started", "pool %s worker %d: %ld threads, %ld db connections",
-	    pool, slot, nthreads, cfg.db_pool_size);
+	    pool, slot, nthreads, pc->db_connections);
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
@@ -292,7 +293,7 @@ struct child {
 };
 
 static pid_t
-spawn(const char *pool, int slot, long nthreads)
+spawn(const char *pool, int slot, const struct cfg_pool *pc)
 {
 	pid_t pid = fork();
 
@@ -301,7 +302,7 @@ spawn(const char *pool, int slot, long nthreads)
 		return -1;
 	}
 	if (pid == 0) {
-		int rc = worker_main(pool, slot, nthreads);
+		int rc = worker_main(pool, slot, pc);
 
 		metrics_close();
 		config_free(&cfg);
@@ -370,7 +371,7 @@ server_run(const char *pool, const char *socket_path)
 	    pool, nproc, pc->threads, config_env_name(cfg.env));
 	memset(kids, 0, sizeof(kids));
 	for (i = 0; i < nproc; i++) {
-		kids[i].pid = spawn(pool, i, pc->threads);
+		kids[i].pid = spawn(pool, i, pc);
 		kids[i].started_ms = now_ms();
 	}
 	sigdelset(&set, WAKE_SIGNAL);
@@ -405,14 +406,15 @@ server_run(const char *pool, const char *socket_path)
 				    "by signal %d; replacing it", pool, i, (int)pid,
 				    WTERMSIG(status));
 			else
-				log_error("worker_died", "pool %s worker %d (pid %d) exited "
-				    "with status %d; replacing it", pool, i, (int)pid,
-				    WEXITSTATUS(status));
+				log_msg(WEXITSTATUS(status) == 0 ? LOG_WARN : LOG_ERROR,
+				    "worker_exited", NULL, "pool %s worker %d (pid %d) "
+				    "exited with status %d; replacing it", pool, i,
+				    (int)pid, WEXITSTATUS(status));
 		}
 		t = now_ms();
 		for (i = 0; !quit && i < nproc; i++) {
 			if (kids[i].pid == 0 && kids[i].restart_at_ms <= t) {
-				kids[i].pid = spawn(pool, i, pc->threads);
+				kids[i].pid = spawn(pool, i, pc);
 				kids[i].started_ms = t;
 				kids[i].restart_at_ms = 0;
 				metrics_worker_restart();

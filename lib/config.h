@@ -29,6 +29,7 @@ struct cfg_list {
 struct cfg_pool {
 	long	 processes;
 	long	 threads;
+	long	 db_connections;
 };
 
 struct config {
@@ -37,7 +38,6 @@ struct config {
 	char		*public_url;
 
 	char		*database_url;
-	long		 db_pool_size;
 	long		 db_acquire_timeout_ms;
 	long		 db_statement_timeout_ms;
 	long		 db_connect_timeout_s;
