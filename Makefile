@@ -19,15 +19,15 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 WARN	 = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wno-missing-field-initializers
-CFLAGS	?= -O2 -g
-CFLAGS	+= -std=c17 -D_GNU_SOURCE -pthread -Ilib $(WARN) $(PKG_CFLAGS) \
+OPT	?= -O2 -g
+CFLAGS	+= $(OPT) -std=c17 -D_GNU_SOURCE -pthread -Ilib $(WARN) $(PKG_CFLAGS) \
 	   -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 LDFLAGS	+= -pthread -pie -Wl,-z,relro,-z,now
 LDLIBS	+= $(PKG_LIBS) -lm
 
 ifeq ($(SAN),1)
 BUILD	 = build-asan
-CFLAGS	 = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+OPT	 = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	   -fno-sanitize-recover=undefined -DLEXAR_POISON
 LDFLAGS	+= -fsanitize=address,undefined
 endif
@@ -83,3 +83,12 @@ clean:
 	rm -rf build build-asan build-fuzz
 
 .PHONY: all unit deps run stop test bench fuzz migrate clean
+
+# Regenerate the configuration table in README.md from the key table.
+readme-config: $(BUILD)/lexar.fcgi
+	@$(BUILD)/lexar.fcgi config keys > $(BUILD)/keys.md
+	@awk 'BEGIN{t=0} /<!-- config-keys:begin -->/{print; while((getline l < "$(BUILD)/keys.md")>0) print l; t=1; next} /<!-- config-keys:end -->/{t=0} !t' README.md > $(BUILD)/README.new
+	@mv $(BUILD)/README.new README.md
+	@echo "README.md: configuration table updated"
+
+.PHONY: readme-config

@@ -165,18 +165,18 @@ nginx_render() {
 
 nginx_up() {
 	nginx_render
-	nginx -q -t -p "$VAR/nginx" -c "$VAR/nginx/nginx.conf" ||
+	nginx -q -t -e "$VAR/log/nginx-error.log" -p "$VAR/nginx" -c "$VAR/nginx/nginx.conf" ||
 		fail "nginx rejected $VAR/nginx/nginx.conf"
 	if pid_alive "$VAR/run/nginx.pid"; then
-		nginx -p "$VAR/nginx" -c "$VAR/nginx/nginx.conf" -s reload
+		nginx -e "$VAR/log/nginx-error.log" -p "$VAR/nginx" -c "$VAR/nginx/nginx.conf" -s reload
 	else
-		nginx -p "$VAR/nginx" -c "$VAR/nginx/nginx.conf"
+		nginx -e "$VAR/log/nginx-error.log" -p "$VAR/nginx" -c "$VAR/nginx/nginx.conf"
 	fi
 }
 
 nginx_down() {
 	if pid_alive "$VAR/run/nginx.pid"; then
-		nginx -p "$VAR/nginx" -c "$VAR/nginx/nginx.conf" -s quit 2>/dev/null ||
+		nginx -e "$VAR/log/nginx-error.log" -p "$VAR/nginx" -c "$VAR/nginx/nginx.conf" -s quit 2>/dev/null ||
 			kill -TERM "$(cat "$VAR/run/nginx.pid")"
 		for _i in $(seq 1 100); do
 			pid_alive "$VAR/run/nginx.pid" || break

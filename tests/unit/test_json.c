@@ -1,0 +1,104 @@
+/*
+ * test_json.c - strict parsing and field validation.
+ */
+#include "arena.h"
+#include "json.h"
+#include "test.h"
+
+static json_object *
+parse(const char *s)
+{
+	const char *why;
+
+	return json_parse(s, strlen(s), &why);
+}
+
+static const char *
+field_msg(struct jv *v, const char *f)
+{
+	json_object *m;
+
+	if (v->fields == NULL || !json_object_object_get_ex(v->fields, f, &m))
+		return NULL;
+	return json_object_get_string(m);
+}
+
+void
+suite_json(void)
+{
+	struct arena	 a;
+	struct jv	 v;
+	json_object	*o;
+	const char	*why, *s;
+	int64_t		 n;
+	bool		 b;
+	char		 deep[200];
+	int		 i;
+
+	arena_init(&a);
+	TEST("json: accepts one value with surrounding whitespace") {
+		o = parse(" {\"a\": [1, 2.5, \"x\", null, true]}\n");
+		CHECK(o != NULL);
+		json_object_put(o);
+	}
+	TEST("json: rejects malformed, trailing data, bad UTF-8, comments") {
+		CHECK(parse("{\"a\":1") == NULL);
+		CHECK(parse("{\"a\":1} x") == NULL);
+		CHECK(parse("{\"a\":1}{}") == NULL);
+		CHECK(parse("{'a':1}") == NULL);
+		CHECK(parse("{\"a\":1,}") == NULL);
+		CHECK(parse("{\"a\":\"\xff\"}") == NULL);
+		CHECK(parse("/* c */ {}") == NULL);
+		CHECK(parse("{\"a\":NaN}") == NULL);
+		CHECK(parse("[Infinity]") == NULL);
+		CHECK(parse("[1.]") == NULL);
+		CHECK(parse("[01]") == NULL);
+		CHECK(parse("[\"a\tb\"]") == NULL);	/* raw control char */
+		CHECK(parse("[tru]") == NULL);
+		CHECK((o = parse("[-0.5e-3, \"a\\\"b\", true, false, null]")) != NULL);
+		json_object_put(o);
+		CHECK(json_parse("", 0, &why) == NULL && why != NULL);
+	}
+	TEST("json: nesting is bounded") {
+		for (i = 0; i < 100; i++)
+			deep[i] = '[';
+		for (i = 100; i < 200; i++)
+			deep[i] = ']';
+		CHECK(json_parse(deep, 200, &why) == NULL);
+		CHECK_STR(why, "nesting too deep");
+	}
+	TEST("json: field validation collects one message per field") {
+		o = parse("{\"name\":\"  Bob \",\"age\":\"x\",\"n\":5,\"ok\":1,"
+		    "\"zero\":\"a\\u0000b\",\"extra\":1}");
+		jv_init(&v);
+		s = jv_string(&v, o, "name", JV_REQUIRED | JV_TRIM, 1, 10, &a);
+		CHECK_STR(s, "Bob");
+		CHECK(!jv_int(&v, o, "age", 0, 0, 10, &n));
+		CHECK(jv_int(&v, o, "n", 0, 0, 10, &n) && n == 5);
+		CHECK(!jv_int(&v, o, "n2", JV_REQUIRED, 0, 10, &n));
+		CHECK(!jv_bool(&v, o, "ok", 0, &b));
+		CHECK(jv_string(&v, o, "zero", 0, 0, 10, &a) == NULL);
+		CHECK(jv_string(&v, o, "missing", 0, 0, 10, &a) == NULL);
+		jv_only(&v, o, (const char *const[]){ "name", "age", "n", "ok",
+		    "zero", NULL });
+		CHECK(jv_failed(&v));
+		CHECK_STR(field_msg(&v, "age"), "must be an integer");
+		CHECK_STR(field_msg(&v, "n2"), "is required");
+		CHECK_STR(field_msg(&v, "ok"), "must be true or false");
+		CHECK_STR(field_msg(&v, "extra"), "is not a known field");
+		CHECK(field_msg(&v, "zero") != NULL);
+		CHECK(field_msg(&v, "missing") == NULL);
+		jv_free(&v);
+		json_object_put(o);
+	}
+	TEST("json: string length counts characters, ranges are enforced") {
+		o = parse("{\"s\":\"\xc3\xa9\xc3\xa9\xc3\xa9\",\"big\":99999999999999999999}");
+		jv_init(&v);
+		CHECK(jv_string(&v, o, "s", 0, 3, 3, &a) != NULL);
+		CHECK(jv_string(&v, o, "s", 0, 1, 2, &a) == NULL);
+		CHECK(!jv_int(&v, o, "big", 0, 0, INT64_MAX - 1, &n));
+		jv_free(&v);
+		json_object_put(o);
+	}
+	arena_free(&a);
+}
