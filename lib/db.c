@@ -59,7 +59,7 @@ db_pool_init(const char *conninfo, int size, int acquire_timeout_ms,
 	pool.acquire_timeout_ms = acquire_timeout_ms;
 	pool.connect_timeout_s = connect_timeout_s;
 	snprintf(pool.init_sql, sizeof(pool.init_sql),
-	    "SET statement_timeout = %d; SET TIME ZONE 'UTC'", statement_timeout_ms);
+	    "SET statement_timeout = %d; SET TIME ZONE 'UTC'; SET DateStyle = ISO", statement_timeout_ms);
 	for (i = size - 1; i >= 0; i--) {
 		pool.conns[i].next_free = pool.free;
 		pool.free = &pool.conns[i];
@@ -132,6 +132,18 @@ msgcpy(char *msg, size_t msglen, const char *s)
 		msg[--n] = '\0';
 }
 
+/* Server notices (and the FATAL of a closing server) go to our log. */
+static void
+notice_to_log(void *arg, const char *message)
+{
+	size_t n = strlen(message);
+
+	(void)arg;
+	while (n > 0 && message[n - 1] == '\n')
+		n--;
+	log_msg(LOG_WARN, "postgres", NULL, "%.*s", (int)n, message);
+}
+
 PGconn *
 db_connect_once(const char *conninfo, int connect_timeout_s, char *msg,
     size_t msglen)
@@ -158,6 +170,7 @@ db_connect_once(const char *conninfo, int connect_timeout_s, char *msg,
 		PQfinish(pg);
 		return NULL;
 	}
+	PQsetNoticeProcessor(pg, notice_to_log, NULL);
 	return pg;
 }
 
@@ -177,8 +190,10 @@ conn_close(struct db_conn *c)
 
 /*
  * Is an idle connection still usable? An idle connection has nothing to
- * read; if its socket is readable the server sent something (usually a
- * FATAL before closing it). No round trip.
+ * read (Lexar uses no LISTEN): if its socket is readable, the server sent
+ * something on its own, which in practice is a FATAL before it closed the
+ * connection (shutdown, restart, pg_terminate_backend). Such a connection
+ * is replaced. No round trip.
  */
 static bool
 conn_alive(struct db_conn *c)
@@ -192,12 +207,9 @@ conn_alive(struct db_conn *c)
 	pfd.revents = 0;
 	if (pfd.fd < 0 || poll(&pfd, 1, 0) < 0)
 		return false;
-	if (pfd.revents == 0)
-		return true;
-	if (!PQconsumeInput(c->pg) || PQstatus(c->pg) != CONNECTION_OK)
-		return false;
-	return !PQisBusy(c->pg);
+	return pfd.revents == 0;
 }
+
 
 /* Make sure c has a live connection. 0 or -1 (*err, msg). */
 static int
@@ -377,14 +389,139 @@ fail_from(struct db_conn *c, PGresult *res, enum db_err *err, char sqlstate[6],
 {
 	const char *ss = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 
+	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+
 	snprintf(sqlstate, 6, "%s", ss ? ss : "");
-	msgcpy(msg, msglen, res && *PQresultErrorMessage(res) ?
-	    PQresultErrorMessage(res) : PQerrorMessage(c->pg));
+	msgcpy(msg, msglen, primary ? primary : res && *PQresultErrorMessage(res) ?
+	    PQresultErrorMessage(res) : c->pg ? PQerrorMessage(c->pg) :
+	    "connection lost");
+	if (c->pg == NULL) {
+		*err = DB_UNAVAILABLE;
+		return;
+	}
 	if (PQstatus(c->pg) != CONNECTION_OK) {
 		*err = DB_UNAVAILABLE;
 		conn_close(c);
 	} else
 		*err = DB_QUERY;
+}
+
+static bool
+is_prepared(struct db_conn *c, int id)
+{
+	return (c->prepared[id / 8] & (1u << (id % 8))) != 0;
+}
+
+static void
+set_prepared(struct db_conn *c, int id)
+{
+	c->prepared[id / 8] |= (unsigned char)(1u << (id % 8));
+}
+
+/* Queue (prepare if needed and) execute st in pipeline mode. */
+static int
+pipe_send(struct db_conn *c, struct db_stmt *st, int n, const char *const *p,
+    bool *sent_prepare)
+{
+	char	name[16];
+	int	id = stmt_id(st);
+
+	snprintf(name, sizeof(name), "s%d", id);
+	*sent_prepare = false;
+	if (!is_prepared(c, id)) {
+		if (!PQsendPrepare(c->pg, name, st->sql, 0, NULL))
+			return -1;
+		*sent_prepare = true;
+	}
+	return PQsendQueryPrepared(c->pg, name, n, p, NULL, NULL, 0) ? 0 : -1;
+}
+
+/*
+ * Read the next result of the pipeline and the NULL that ends it.
+ * Returns the result (caller clears) or NULL if the connection broke.
+ */
+static PGresult *
+pipe_result(struct db_conn *c)
+{
+	PGresult *res, *end;
+
+	res = PQgetResult(c->pg);
+	if (res == NULL)
+		return NULL;
+	while ((end = PQgetResult(c->pg)) != NULL)
+		PQclear(end);	/* single-row mode is not used: never more */
+	return res;
+}
+
+PGresult *
+db_exec_guarded(struct db_conn *c, struct db_stmt *guard, int gn,
+    const char *const *gparams, struct db_stmt *st, int nparams,
+    const char *const *params, enum db_err *err, char sqlstate[6], char *msg,
+    size_t msglen)
+{
+	PGresult	*res, *out = NULL, *failed = NULL;
+	bool		 prep[2];
+	int		 i, ids[2] = { stmt_id(guard), stmt_id(st) };
+	ExecStatusType	 s;
+
+	sqlstate[0] = '\0';
+	if (c->pg == NULL) {
+		*err = DB_UNAVAILABLE;
+		msgcpy(msg, msglen, "connection lost earlier in this request");
+		return NULL;
+	}
+	if (!PQenterPipelineMode(c->pg) ||
+	    pipe_send(c, guard, gn, gparams, &prep[0]) != 0 ||
+	    pipe_send(c, st, nparams, params, &prep[1]) != 0 ||
+	    !PQpipelineSync(c->pg)) {
+		fail_from(c, NULL, err, sqlstate, msg, msglen);
+		if (c->pg != NULL)
+			conn_close(c);
+		return NULL;
+	}
+	/* Results in order: [prepare] guard [prepare] st, then the sync. */
+	for (i = 0; i < 2; i++) {
+		if (prep[i]) {
+			if ((res = pipe_result(c)) == NULL)
+				goto broken;
+			if (PQresultStatus(res) == PGRES_COMMAND_OK)
+				set_prepared(c, ids[i]);
+			else if (failed == NULL)
+				failed = res, res = NULL;
+			PQclear(res);
+		}
+		if ((res = pipe_result(c)) == NULL)
+			goto broken;
+		s = PQresultStatus(res);
+		if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {
+			if (i == 1)
+				out = res, res = NULL;
+		} else if (failed == NULL && s != PGRES_PIPELINE_ABORTED)
+			failed = res, res = NULL;
+		PQclear(res);
+	}
+	res = PQgetResult(c->pg);	/* PGRES_PIPELINE_SYNC */
+	if (res == NULL || PQresultStatus(res) != PGRES_PIPELINE_SYNC) {
+		PQclear(res);
+		goto broken;
+	}
+	PQclear(res);
+	PQexitPipelineMode(c->pg);
+	if (failed != NULL) {
+		PQclear(out);
+		fail_from(c, failed, err, sqlstate, msg, msglen);
+		PQclear(failed);
+		return NULL;
+	}
+	*err = DB_OK;
+	return out;
+broken:
+	PQclear(out);
+	PQclear(failed);
+	fail_from(c, NULL, err, sqlstate, msg, msglen);
+	if (c->pg != NULL)
+		conn_close(c);
+	return NULL;
 }
 
 PGresult *
@@ -404,7 +541,7 @@ db_exec(struct db_conn *c, struct db_stmt *st, int nparams,
 		return NULL;
 	}
 	snprintf(name, sizeof(name), "s%d", id);
-	if (!(c->prepared[id / 8] & (1u << (id % 8)))) {
+	if (!is_prepared(c, id)) {
 		res = PQprepare(c->pg, name, st->sql, 0, NULL);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 			fail_from(c, res, err, sqlstate, msg, msglen);
@@ -412,7 +549,7 @@ db_exec(struct db_conn *c, struct db_stmt *st, int nparams,
 			return NULL;
 		}
 		PQclear(res);
-		c->prepared[id / 8] |= (unsigned char)(1u << (id % 8));
+		set_prepared(c, id);
 	}
 	res = PQexecPrepared(c->pg, name, nparams, params, NULL, NULL, 0);
 	s = PQresultStatus(res);

@@ -58,6 +58,16 @@ void		 db_release(struct db_conn *c);
 PGresult	*db_exec(struct db_conn *c, struct db_stmt *st, int nparams,
 		    const char *const *params, enum db_err *err, char sqlstate[6],
 		    char *msg, size_t msglen);
+/*
+ * Run `guard` then `st` in one round trip (libpq pipeline mode). If guard
+ * fails, st is not executed (the server skips the rest of the pipeline):
+ * the error, sqlstate and message are guard's. Otherwise like db_exec()
+ * for st; guard's result is discarded.
+ */
+PGresult	*db_exec_guarded(struct db_conn *c, struct db_stmt *guard, int gn,
+		    const char *const *gparams, struct db_stmt *st, int nparams,
+		    const char *const *params, enum db_err *err, char sqlstate[6],
+		    char *msg, size_t msglen);
 /* Simple statement without parameters ("BEGIN", "COMMIT"). 0 or -1. */
 int		 db_simple(struct db_conn *c, const char *sql, enum db_err *err,
 		    char *msg, size_t msglen);

@@ -524,6 +524,14 @@ pqclear_cb(void *p)
 static int
 db_failed(struct req *r, enum db_err e, const char *msg)
 {
+	if (e == DB_QUERY && strcmp(r->sqlstate, "LX401") == 0) {
+		resp_header(r, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
+		return req_fail(r, 401, "invalid_token",
+		    "the credentials are no longer valid; sign in again");
+	}
+	if (e == DB_QUERY && strcmp(r->sqlstate, "LX403") == 0)
+		return req_fail(r, 403, "account_banned", "this account is banned%s%s",
+		    *msg ? ": " : "", msg);
 	if (e == DB_UNAVAILABLE || e == DB_TIMEOUT) {
 		r->internal = arena_strdup(r->a, msg);
 		return req_fail(r, 503, "database_unavailable",
@@ -556,7 +564,12 @@ req_db(struct req *r, struct db_stmt *st, int n, const char *const *params)
 	r->sqlstate[0] = '\0';
 	if (ensure_db(r) != 0)
 		return NULL;
-	res = db_exec(r->db, st, n, params, &e, r->sqlstate, msg, sizeof(msg));
+	if (r->guard != NULL) {
+		res = db_exec_guarded(r->db, r->guard, r->guard_n, r->guard_params,
+		    st, n, params, &e, r->sqlstate, msg, sizeof(msg));
+		r->guard = NULL;
+	} else
+		res = db_exec(r->db, st, n, params, &e, r->sqlstate, msg, sizeof(msg));
 	if (res == NULL) {
 		db_failed(r, e, msg);
 		return NULL;
@@ -565,16 +578,55 @@ req_db(struct req *r, struct db_stmt *st, int n, const char *const *params)
 	return res;
 }
 
+PGresult *
+req_db_guarding(struct req *r, struct db_stmt *st, int n,
+    const char *const *params)
+{
+	const char	**p = arena_alloc(r->a, sizeof(*p) * (size_t)(n + 4));
+	int		  i;
+
+	if (r->guard != NULL) {
+		for (i = 0; i < 4; i++)
+			p[i] = i < r->guard_n ? r->guard_params[i] : NULL;
+	} else {
+		/* Nothing pending (e.g. an API key, already checked). */
+		p[0] = NULL;
+		p[1] = r->auth.user_id;
+		p[2] = r->auth.org_id;
+		p[3] = r->auth.role;
+	}
+	for (i = 0; i < n; i++)
+		p[4 + i] = params[i];
+	r->guard = NULL;	/* st does the check */
+	return req_db(r, st, n + 4, p);
+}
+
+static struct db_stmt st_begin = DB_STMT("BEGIN");
+
 int
 req_db_begin(struct req *r)
 {
-	enum db_err	e;
-	char		msg[512];
+	return req_db(r, &st_begin, 0, NULL) != NULL ? 0 : -1;
+}
 
+int
+req_auth_confirm(struct req *r)
+{
+	struct db_stmt	*g = r->guard;
+	PGresult	*res;
+	enum db_err	 e;
+	char		 msg[512];
+
+	if (g == NULL)
+		return 0;
+	r->guard = NULL;
 	if (ensure_db(r) != 0)
 		return -1;
-	if (db_simple(r->db, "BEGIN", &e, msg, sizeof(msg)) != 0)
+	res = db_exec(r->db, g, r->guard_n, r->guard_params, &e, r->sqlstate,
+	    msg, sizeof(msg));
+	if (res == NULL)
 		return db_failed(r, e, msg);
+	PQclear(res);
 	return 0;
 }
 
@@ -598,4 +650,80 @@ req_db_release(struct req *r)
 		db_release(r->db);
 		r->db = NULL;
 	}
+}
+
+/* ---- pagination ---- */
+
+char *
+page_cursor(struct arena *a, const char *ts, const char *id)
+{
+	char	*raw = arena_sprintf(a, "%s|%s", ts, id);
+	size_t	 n = strlen(raw);
+	char	*out = arena_alloc(a, n * 4 / 3 + 4);
+
+	b64url_encode(out, raw, n);
+	return out;
+}
+
+static int
+b64url_val(int c)
+{
+	if (c >= 'A' && c <= 'Z') return c - 'A';
+	if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+	if (c >= '0' && c <= '9') return c - '0' + 52;
+	if (c == '-') return 62;
+	if (c == '_') return 63;
+	return -1;
+}
+
+int
+req_page(struct req *r, struct page *p, long def, long max)
+{
+	const char	*l = req_query(r, "limit"), *c = req_query(r, "cursor");
+	long long	 n;
+	size_t		 len, i, o = 0;
+	unsigned	 acc = 0;
+	int		 bits = 0, v;
+	char		*raw, *bar;
+
+	p->limit = def;
+	p->ts = p->id = NULL;
+	if (l != NULL) {
+		if (!parse_int(l, 1, max, &n)) {
+			jv_error(&r->v, "limit", "must be an integer from 1 to %ld", max);
+			return req_invalid(r);
+		}
+		p->limit = (long)n;
+	}
+	snprintf(p->fetch, sizeof(p->fetch), "%ld", p->limit + 1);
+	if (c == NULL || *c == '\0')
+		return jv_failed(&r->v) ? req_invalid(r) : 0;
+	len = strlen(c);
+	if (len > 200)
+		goto bad;
+	raw = arena_alloc(r->a, len + 1);
+	for (i = 0; i < len; i++) {
+		if ((v = b64url_val((unsigned char)c[i])) < 0)
+			goto bad;
+		acc = acc << 6 | (unsigned)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			raw[o++] = (char)(acc >> bits & 0xff);
+		}
+	}
+	raw[o] = '\0';
+	if ((bar = strchr(raw, '|')) == NULL || !uuid_valid(bar + 1) ||
+	    bar - raw < 10 || bar - raw > 40)
+		goto bad;
+	for (i = 0; raw + i < bar; i++)
+		if (!strchr("0123456789-:. +", raw[i]))
+			goto bad;
+	*bar = '\0';
+	p->ts = raw;
+	p->id = bar + 1;
+	return 0;
+bad:
+	jv_error(&r->v, "cursor", "is not a cursor this API returned");
+	return req_invalid(r);
 }

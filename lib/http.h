@@ -45,6 +45,7 @@ struct auth {
 	const char	*role;		/* "user" | "admin" */
 	const char	*session_id;
 	const char	*api_key_id;
+	const char	*scopes;	/* of the API key: "llm,read" */
 	bool		 admin_key;	/* authenticated by ADMIN_API_KEY */
 };
 
@@ -93,6 +94,16 @@ struct req {
 	/* Database. */
 	struct db_conn		*db;
 	char			 sqlstate[6];
+	/*
+	 * A check still owed before anything else touches the database (the
+	 * session behind an access token). It runs in the same round trip as
+	 * the request's first statement, and that statement is not executed
+	 * if it fails. It raises SQLSTATE LX401 (-> 401 invalid_token) or
+	 * LX403 (-> 403 account_banned, message = reason).
+	 */
+	struct db_stmt		*guard;
+	const char		*guard_params[4];
+	int			 guard_n;
 
 	int64_t			 t_start_us;
 };
@@ -154,11 +165,40 @@ void		 resp_finish(struct req *r);
 PGresult	*req_db(struct req *r, struct db_stmt *st, int n,
 		    const char *const *params);
 int		 req_db_begin(struct req *r);
+/*
+ * For hot paths: st performs the pending session check itself. Its first
+ * four parameters are the guard's ($1 session, $2 user, $3 org, $4 role;
+ * with no check pending - an API key caller - $1 is NULL and $2..$4 come
+ * from r->auth) and params follow as $5...; it must raise LX401 / LX403
+ * exactly like auth_session.
+ */
+PGresult	*req_db_guarding(struct req *r, struct db_stmt *st, int n,
+		    const char *const *params);
+/* Run a pending guard on its own (before an outbound call, or when the
+ * handler used no database). 0 or -1 with the error recorded. */
+int		 req_auth_confirm(struct req *r);
 int		 req_db_commit(struct req *r);
 void		 req_db_release(struct req *r);
 #define SQLSTATE_UNIQUE		"23505"
 #define SQLSTATE_FK		"23503"
 #define SQLSTATE_CHECK		"23514"
+
+/*
+ * Cursor pagination: ?limit=N (1..max, default def) and ?cursor=opaque.
+ * The cursor carries the sort key of the last row seen: (ts, id) where ts
+ * is the row's timestamptz as PostgreSQL prints it. p->ts / p->id are NULL
+ * on the first page. Queries fetch p->fetch (limit + 1) rows: one more than
+ * shown tells that there is a next page. 0, or -1 with 422 recorded.
+ */
+struct page {
+	long		 limit;
+	const char	*ts;
+	const char	*id;
+	char		 fetch[24];	/* limit + 1, as an SQL parameter */
+};
+int		 req_page(struct req *r, struct page *p, long def, long max);
+/* Opaque cursor for (ts, id), in the arena. */
+char		*page_cursor(struct arena *a, const char *ts, const char *id);
 
 const char	*http_status_text(int status);
 
