@@ -2,6 +2,7 @@
  * config.c - the configuration table, conf.yaml (libyaml) and environment.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -95,6 +96,49 @@ static const struct cfg_key keys[] = {
 	  "HS256 signing secret for access tokens; at least 32 bytes in production" },
 	{ "jwt.expires", "JWT_EXPIRES", T_DURATION, OFF(jwt_expires_s), "15m", 30, 86400, 0,
 	  "Access token lifetime (`900`, `15m`, `1h`)" },
+	{ "jwt.refresh_expires", "JWT_REFRESH_EXPIRES", T_DURATION, OFF(jwt_refresh_expires_s), "30d", 3600, 31536000, 0,
+	  "Refresh token (session) lifetime" },
+	{ "jwt.issuer", "JWT_ISSUER", T_STR, OFF(jwt_issuer), "lexar", 0, 0, F_REQUIRED,
+	  "`iss` of issued tokens; tokens with another `iss` are refused" },
+	{ "jwt.audience", "JWT_AUDIENCE", T_STR, OFF(jwt_audience), "lexar-api", 0, 0, F_REQUIRED,
+	  "`aud` of issued tokens; tokens with another `aud` are refused" },
+
+	{ "auth.argon2_memory_kib", "LEXAR_ARGON2_MEMORY_KIB", T_INT, OFF(argon2_memory_kib), "19456", 19456, 4194304, 0,
+	  "argon2id memory cost (KiB); hashes made with less are upgraded at the next login" },
+	{ "auth.argon2_iterations", "LEXAR_ARGON2_ITERATIONS", T_INT, OFF(argon2_iterations), "2", 2, 100, 0,
+	  "argon2id time cost" },
+	{ "auth.argon2_parallelism", "LEXAR_ARGON2_PARALLELISM", T_INT, OFF(argon2_parallelism), "1", 1, 16, 0,
+	  "argon2id lanes" },
+	{ "auth.hash_concurrency", "LEXAR_HASH_CONCURRENCY", T_INT, OFF(hash_concurrency), "2", 1, 256, 0,
+	  "Password hashes computed at once per worker process (others wait), so logins cannot starve other requests" },
+	{ "auth.login_max_failures", "LEXAR_LOGIN_MAX_FAILURES", T_INT, OFF(login_max_failures), "5", 1, 1000, 0,
+	  "Failed logins for one e-mail before exponential backoff (1 s, 2 s, 4 s ... 15 min)" },
+	{ "auth.frontend_url", "LEXAR_FRONTEND_URL", T_URL, OFF(frontend_url), "", 0, 0, 0,
+	  "Front-end base URL for links in e-mails and the Google sign-in redirect; empty means `public_url`" },
+
+	{ "smtp.url", "SMTP_URL", T_STR, OFF(smtp_url), "", 0, 0, 0,
+	  "`smtps://host:465` (TLS), `smtp://host:587` (STARTTLS required) or `smtp://host:25` (plain, local relays); empty: e-mails are written to the log (development only)" },
+	{ "smtp.user", "SMTP_USER", T_STR, OFF(smtp_user), "", 0, 0, 0,
+	  "SMTP login" },
+	{ "smtp.password", "SMTP_PASSWORD", T_STR, OFF(smtp_password), "", 0, 0, F_SECRET,
+	  "SMTP password" },
+	{ "smtp.from", "SMTP_FROM", T_STR, OFF(smtp_from), "no-reply@localhost", 0, 0, F_REQUIRED,
+	  "Sender address of e-mails" },
+	{ "smtp.timeout_ms", "SMTP_TIMEOUT_MS", T_INT, OFF(smtp_timeout_ms), "10000", 100, 120000, 0,
+	  "Whole-call timeout of sending one e-mail" },
+
+	{ "google.client_id", "GOOGLE_CLIENT_ID", T_STR, OFF(google_client_id), "", 0, 0, 0,
+	  "OAuth client id; empty disables Google sign-in" },
+	{ "google.client_secret", "GOOGLE_CLIENT_SECRET", T_STR, OFF(google_client_secret), "", 0, 0, F_SECRET,
+	  "OAuth client secret" },
+	{ "google.redirect_uri", "GOOGLE_REDIRECT_URI", T_URL, OFF(google_redirect_uri), "", 0, 0, 0,
+	  "Registered redirect URI; empty means `public_url`/api/v1/auth/google/callback" },
+	{ "google.auth_url", "GOOGLE_AUTH_URL", T_URL, OFF(google_auth_url), "https://accounts.google.com/o/oauth2/v2/auth", 0, 0, 0,
+	  "Authorization endpoint" },
+	{ "google.token_url", "GOOGLE_TOKEN_URL", T_URL, OFF(google_token_url), "https://oauth2.googleapis.com/token", 0, 0, 0,
+	  "Token endpoint" },
+	{ "google.userinfo_url", "GOOGLE_USERINFO_URL", T_URL, OFF(google_userinfo_url), "https://openidconnect.googleapis.com/v1/userinfo", 0, 0, 0,
+	  "UserInfo endpoint" },
 
 	{ "limits.daily_messages", "DAILY_MESSAGE_LIMIT", T_INT, OFF(daily_message_limit), "50", 0, 1000000, 0,
 	  "Daily message limit of the seeded `free` plan" },
@@ -728,6 +772,43 @@ config_validate(struct config *c, struct buf *err)
 	return nerr;
 }
 
+static void
+set_str(char **dst, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+set_str(char **dst, const char *fmt, ...)
+{
+	va_list	ap;
+	char	*p;
+
+	va_start(ap, fmt);
+	if (vasprintf(&p, fmt, ap) < 0)
+		die("out of memory");
+	va_end(ap);
+	free(*dst);
+	*dst = p;
+}
+
+void
+config_derive(struct config *c)
+{
+	size_t n;
+
+	if (*c->public_url == '\0')
+		set_str(&c->public_url, "http://127.0.0.1:%ld", c->port);
+	n = strlen(c->public_url);
+	while (n > 0 && c->public_url[n - 1] == '/')
+		c->public_url[--n] = '\0';
+	if (*c->frontend_url == '\0')
+		set_str(&c->frontend_url, "%s", c->public_url);
+	n = strlen(c->frontend_url);
+	while (n > 0 && c->frontend_url[n - 1] == '/')
+		c->frontend_url[--n] = '\0';
+	if (*c->google_redirect_uri == '\0')
+		set_str(&c->google_redirect_uri, "%s/api/v1/auth/google/callback",
+		    c->public_url);
+}
+
 static const char *
 env_lookup(const char *name)
 {
@@ -768,6 +849,8 @@ config_load(struct config *c, const char *path, struct buf *err)
 	nerr += config_apply_env(c, env_lookup, err);
 	if (nerr == 0)
 		nerr += config_validate(c, err);
+	if (nerr == 0)
+		config_derive(c);
 	return nerr == 0 ? 0 : -1;
 }
 

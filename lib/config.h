@@ -55,6 +55,29 @@ struct config {
 
 	char		*jwt_secret;
 	long		 jwt_expires_s;
+	long		 jwt_refresh_expires_s;
+	char		*jwt_issuer;
+	char		*jwt_audience;
+
+	long		 argon2_memory_kib;
+	long		 argon2_iterations;
+	long		 argon2_parallelism;
+	long		 hash_concurrency;
+	long		 login_max_failures;
+	char		*frontend_url;
+
+	char		*smtp_url;
+	char		*smtp_user;
+	char		*smtp_password;
+	char		*smtp_from;
+	long		 smtp_timeout_ms;
+
+	char		*google_client_id;
+	char		*google_client_secret;
+	char		*google_redirect_uri;
+	char		*google_auth_url;
+	char		*google_token_url;
+	char		*google_userinfo_url;
 
 	long		 daily_message_limit;
 	long		 llm_timeout_ms;
@@ -86,6 +109,8 @@ int	config_apply_env(struct config *c, const char *(*getenv_fn)(const char *),
 	    struct buf *err);
 /* Cross-key rules (production secrets etc.); returns the number of errors. */
 int	config_validate(struct config *c, struct buf *err);
+/* Fill values derived from others (public_url from port, ...). */
+void	config_derive(struct config *c);
 /*
  * All of the above for a file. path NULL means "conf.yaml if it exists".
  * Returns 0 or -1 with messages in err.

@@ -2,6 +2,9 @@
  * json.c - strict JSON parsing and field validation.
  */
 #include <math.h>
+#include <stdlib.h>
+
+#include <libpq-fe.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -151,6 +154,61 @@ json_to_buf(struct buf *b, json_object *o)
 	s = json_object_to_json_string_length(o,
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
 	buf_add(b, s, n);
+}
+
+json_object *
+jstr(const char *s)
+{
+	return s != NULL ? json_object_new_string(s) : NULL;
+}
+
+json_object *
+jpg_str(const void *res, int row, int col)
+{
+	if (PQgetisnull(res, row, col))
+		return NULL;
+	return json_object_new_string_len(PQgetvalue(res, row, col),
+	    PQgetlength(res, row, col));
+}
+
+json_object *
+jpg_bool(const void *res, int row, int col)
+{
+	if (PQgetisnull(res, row, col))
+		return NULL;
+	return json_object_new_boolean(PQgetvalue(res, row, col)[0] == 't');
+}
+
+json_object *
+jpg_int(const void *res, int row, int col)
+{
+	if (PQgetisnull(res, row, col))
+		return NULL;
+	return json_object_new_int64(strtoll(PQgetvalue(res, row, col), NULL, 10));
+}
+
+json_object *
+jpg_time(const void *res, int row, int col)
+{
+	const char	*s;
+	char		 out[32];
+	size_t		 n, i, k;
+
+	if (PQgetisnull(res, row, col))
+		return NULL;
+	s = PQgetvalue(res, row, col);
+	n = (size_t)PQgetlength(res, row, col);
+	if (n < 22 || s[4] != '-' || s[10] != ' ' || s[13] != ':' ||
+	    strcmp(s + n - 3, "+00") != 0)
+		return json_object_new_string_len(s, (int)n);	/* infinity, BC... */
+	memcpy(out, s, 19);
+	out[10] = 'T';
+	out[19] = '.';
+	for (i = 20, k = 20; i < 23; i++)
+		out[i] = (s[19] == '.' && k < n - 3 && s[k] >= '0' && s[k] <= '9') ?
+		    s[k++] : '0';
+	out[23] = 'Z';
+	return json_object_new_string_len(out, 24);
 }
 
 void

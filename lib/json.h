@@ -29,6 +29,20 @@ json_object	*jarena(struct arena *a, json_object *o);
 /* Append the compact serialisation of o (no slash escaping). */
 void		 json_to_buf(struct buf *b, json_object *o);
 
+/* A JSON string, or null for NULL. */
+json_object	*jstr(const char *s);
+/* PostgreSQL text of a row/column: NULL -> null, "t"/"f" as booleans. */
+json_object	*jpg_str(const void *res, int row, int col);
+json_object	*jpg_bool(const void *res, int row, int col);
+json_object	*jpg_int(const void *res, int row, int col);
+/*
+ * A timestamptz column as ISO 8601 UTC with milliseconds
+ * ("2026-11-22T03:34:25.699Z"). Connections run with TimeZone UTC and
+ * DateStyle ISO, so PostgreSQL prints "2026-11-22 03:34:25.699123+00";
+ * formatting here is much cheaper than to_char() in the query.
+ */
+json_object	*jpg_time(const void *res, int row, int col);
+
 struct jv {
 	json_object	*fields;	/* NULL until the first error */
 };

@@ -137,13 +137,22 @@ ct_equal(const void *a, size_t alen, const void *b, size_t blen)
 }
 
 void
-sha256_hex(char out[65], const void *p, size_t n)
+sha256_raw(unsigned char out[32], const void *p, size_t n)
 {
 	unsigned char	md[EVP_MAX_MD_SIZE];
 	unsigned int	len = 0;
 
 	if (EVP_Digest(p, n, md, &len, EVP_sha256(), NULL) != 1 || len != 32)
 		die("sha256 failed");
+	memcpy(out, md, 32);
+}
+
+void
+sha256_hex(char out[65], const void *p, size_t n)
+{
+	unsigned char md[32];
+
+	sha256_raw(md, p, n);
 	hex_encode(out, md, 32);
 }
 

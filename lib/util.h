@@ -26,8 +26,9 @@ bool	 parse_int(const char *s, long long min, long long max, long long *out);
 /* Constant-time comparison of two byte strings (length leaks, content not). */
 bool	 ct_equal(const void *a, size_t alen, const void *b, size_t blen);
 
-/* SHA-256 of p as 64 lower-case hex characters plus NUL. */
+/* SHA-256 of p as 64 lower-case hex characters plus NUL / raw bytes. */
 void	 sha256_hex(char out[65], const void *p, size_t n);
+void	 sha256_raw(unsigned char out[32], const void *p, size_t n);
 
 /* Milliseconds / microseconds on the monotonic clock. */
 int64_t	 now_ms(void);
