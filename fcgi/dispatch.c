@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "auth.h"
 #include "config.h"
 #include "lexar.h"
 #include "log.h"
@@ -70,6 +71,15 @@ read_body(struct req *r)
 	return req_parse_json(r, (rt->flags & R_JSON) != 0);
 }
 
+/* The scope an API key needs for this route. */
+static const char *
+route_scope(struct req *r)
+{
+	if (strncmp(r->route->pattern, "/v1/", 4) == 0)
+		return "llm";
+	return r->method == M_GET || r->method == M_HEAD ? "read" : "write";
+}
+
 void
 dispatch(struct req *r)
 {
@@ -77,13 +87,21 @@ dispatch(struct req *r)
 
 	rc = route_request(r);
 	if (rc == 0 && r->route != NULL) {
-		rc = read_body(r);
+		if (r->route->flags & (R_USER | R_APIKEY | R_ADMIN))
+			rc = auth_request(r, r->route->flags);
+		if (rc == 0 && r->auth.api_key_id != NULL)
+			rc = auth_require_scope(r, route_scope(r));
+		if (rc == 0)
+			rc = read_body(r);
 		if (rc == 0) {
 			rc = r->route->handler(r);
 			if (rc != 0 && !req_failed(r))
 				req_internal(r, "handler %s returned an error without "
 				    "recording one", r->route->pattern);
 		}
+		/* A session check not yet done (no statement ran) is done now. */
+		if (r->guard != NULL && req_auth_confirm(r) != 0)
+			buf_reset(r->out);
 	}
 	/* Never keep a pooled connection while writing to a slow client. */
 	req_db_release(r);

@@ -21,6 +21,63 @@ void	dispatch(struct req *r);
 /* server.c: supervise worker processes of one pool; returns exit code. */
 int	server_run(const char *pool, const char *socket_path);
 
+/* accounts.c: shared by the account handlers */
+char		*acct_email_normalize(struct arena *a, const char *in);
+void		 acct_password_check(struct req *r, const char *field,
+		    const char *pw, const char *email);
+int		 acct_access_token(struct req *r, const char *user_id,
+		    const char *org_id, const char *role, const char *session_id,
+		    json_object *out);
+int		 acct_session_new(struct req *r, const char *user_id,
+		    const char *org_id, const char *role, json_object *out);
+json_object	*acct_user_json(PGresult *res, int row, int col);
+int		 acct_mail_token(struct req *r, const char *user_id,
+		    const char *email, const char *purpose);
+int		 acct_bootstrap_admin(void);
+
+/* h_auth.c */
+int	h_auth_register(struct req *r);
+int	h_auth_login(struct req *r);
+int	h_auth_refresh(struct req *r);
+int	h_auth_logout(struct req *r);
+int	h_auth_logout_all(struct req *r);
+int	h_auth_verify(struct req *r);
+int	h_auth_verify_resend(struct req *r);
+int	h_auth_forgot(struct req *r);
+int	h_auth_reset(struct req *r);
+int	h_auth_switch_org(struct req *r);
+
+/* h_google.c */
+int	h_auth_google(struct req *r);
+int	h_auth_google_callback(struct req *r);
+int	h_auth_exchange(struct req *r);
+
+/* h_me.c */
+int	h_me_get(struct req *r);
+int	h_me_update(struct req *r);
+int	h_me_password(struct req *r);
+int	h_me_sessions(struct req *r);
+int	h_me_delete(struct req *r);
+
+/* h_apikeys.c */
+int	h_apikeys_create(struct req *r);
+int	h_apikeys_list(struct req *r);
+int	h_apikeys_revoke(struct req *r);
+
+/* h_orgs.c */
+int	h_orgs_create(struct req *r);
+int	h_orgs_list(struct req *r);
+int	h_orgs_get(struct req *r);
+int	h_orgs_update(struct req *r);
+int	h_orgs_members(struct req *r);
+int	h_orgs_members_one(struct req *r, const char *org, const char *uid);
+int	h_orgs_member_update(struct req *r);
+int	h_orgs_member_remove(struct req *r);
+int	h_orgs_invite(struct req *r);
+int	h_orgs_invitations(struct req *r);
+int	h_orgs_invitation_revoke(struct req *r);
+int	h_orgs_accept(struct req *r);
+
 /* h_system.c */
 int	h_system_health(struct req *r);
 int	h_system_ready(struct req *r);

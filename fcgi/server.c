@@ -33,6 +33,8 @@
 #include "lexar.h"
 #include "log.h"
 #include "metrics.h"
+#include "password.h"
+#include "token.h"
 #include "util.h"
 
 #define MAX_PROCS	64
@@ -209,6 +211,9 @@ worker_main(const char *pool, int slot, const struct cfg_pool *pc)
 	sa.sa_flags = 0;	/* no SA_RESTART: accept() must see EINTR */
 	sigaction(WAKE_SIGNAL, &sa, NULL);
 
+	password_init((unsigned)cfg.argon2_memory_kib, (unsigned)cfg.argon2_iterations,
+	    (unsigned)cfg.argon2_parallelism, (unsigned)cfg.hash_concurrency);
+	token_init(cfg.jwt_secret, cfg.jwt_issuer, cfg.jwt_audience, cfg.jwt_expires_s);
 	db_pool_init(cfg.database_url, (int)pc->db_connections,
 	    (int)cfg.db_acquire_timeout_ms, (int)cfg.db_statement_timeout_ms,
 	    (int)cfg.db_connect_timeout_s);
@@ -369,6 +374,13 @@ server_run(const char *pool, const char *socket_path)
 
 	log_info("supervisor_started", "pool %s: %d processes x %ld threads, env %s",
 	    pool, nproc, pc->threads, config_env_name(cfg.env));
+	/* The admin from the environment, once per start (api pool only). */
+	if (strcmp(pool, "api") == 0) {
+		password_init((unsigned)cfg.argon2_memory_kib,
+		    (unsigned)cfg.argon2_iterations,
+		    (unsigned)cfg.argon2_parallelism, 1);
+		acct_bootstrap_admin();
+	}
 	memset(kids, 0, sizeof(kids));
 	for (i = 0; i < nproc; i++) {
 		kids[i].pid = spawn(pool, i, pc);
