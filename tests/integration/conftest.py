@@ -89,3 +89,67 @@ class Client:
 @pytest.fixture
 def api():
     return Client()
+
+
+# ---- accounts ----
+
+import re as _re
+import uuid as _uuid
+
+FAKES_URL = os.environ.get("FAKES_URL", "")
+PASSWORD = "correct horse battery staple"
+
+
+def stack_env():
+    """The generated secrets of this stack (VAR/lexar.env)."""
+    env = {}
+    with open(os.path.join(VAR, "lexar.env")) as f:
+        for line in f:
+            if "=" in line and not line.startswith("#"):
+                k, v = line.rstrip("\n").split("=", 1)
+                env[k] = v.strip("'")
+    return env
+
+
+def unique_email(tag="user"):
+    return f"{tag}-{_uuid.uuid4().hex[:12]}@example.com"
+
+
+def register(email=None, password=PASSWORD, name="Test User"):
+    """A new account; returns (client with its access token, response body)."""
+    email = email or unique_email()
+    r = Client().post("/api/v1/auth/register",
+                      {"email": email, "password": password, "name": name})
+    assert r.status_code == 201, r.text
+    body = r.json()
+    c = Client(body["access_token"])
+    c.email = email
+    c.password = password
+    c.refresh = body["refresh_token"]
+    c.user = body["user"]
+    return c, body
+
+
+def login(email, password=PASSWORD):
+    r = Client().post("/api/v1/auth/login", {"email": email, "password": password})
+    assert r.status_code == 200, r.text
+    b = r.json()
+    c = Client(b["access_token"])
+    c.email, c.password, c.refresh, c.user = email, password, b["refresh_token"], b["user"]
+    return c
+
+
+def mails_to(addr):
+    return requests.get(FAKES_URL + "/_control/mail", params={"to": addr}).json()
+
+
+def mail_token(addr, path, timeout=10):
+    """The token in the newest mailed link to FRONTEND/path?token=..."""
+    def find():
+        for m in reversed(mails_to(addr)):
+            hit = _re.search(path + r"\?token=([A-Za-z0-9_\-]+)", m["data"])
+            if hit:
+                return hit.group(1)
+    tok = wait_for(find, timeout)
+    assert tok, f"no mail with {path} to {addr}"
+    return tok
