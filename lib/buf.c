@@ -195,8 +195,12 @@ buf_free_cb(void *p)
 	buf_free(p);
 }
 
-void
-buf_arena_own(struct arena *a, struct buf *b)
+struct buf *
+buf_arena_new(struct arena *a)
 {
+	struct buf *b = arena_alloc(a, sizeof(*b));
+
+	buf_init(b);
 	arena_cleanup(a, buf_free_cb, b);
+	return b;
 }

@@ -9,7 +9,7 @@
  *  - growth never fails: running out of memory aborts the process.
  *
  * Ownership: the code that called buf_init frees with buf_free (or hands the
- * buffer to an arena with buf_arena_own). Worker threads keep their response
+ * buffer to an arena by making it with buf_arena_new). Worker threads keep their response
  * buffers across requests and only buf_reset them.
  */
 #ifndef LEXAR_BUF_H
@@ -52,7 +52,11 @@ void	buf_truncate(struct buf *b, size_t n);
 void	buf_add_json_str(struct buf *b, const char *s, size_t n);
 void	buf_add_json_cstr(struct buf *b, const char *s);	/* NULL -> null */
 
-/* Register buf_free(b) on the arena; b itself must outlive the arena reset. */
-void	buf_arena_own(struct arena *a, struct buf *b);
+/*
+ * A new empty buffer owned by the arena: the struct is arena memory and its
+ * data is freed at arena_reset(). (There is deliberately no way to hand a
+ * caller's local struct buf to an arena: the local would be gone by then.)
+ */
+struct buf	*buf_arena_new(struct arena *a);
 
 #endif

@@ -155,6 +155,59 @@ static const struct cfg_key keys[] = {
 	  "Sent as `HTTP-Referer` to OpenRouter" },
 	{ "openrouter.title", "OPENROUTER_TITLE", T_STR, OFF(openrouter_title), "Lexar", 0, 0, 0,
 	  "Sent as `X-Title` to OpenRouter" },
+	{ "openrouter.models", "OPENROUTER_MODELS", T_LIST, OFF(openrouter_models), "openai/gpt-4o,openai/gpt-4o-mini", 0, 0, 0,
+	  "Models served through OpenRouter (comma-separated in the environment)" },
+
+	{ "openai.base_url", "OPENAI_BASE_URL", T_URL, OFF(openai_base_url), "https://api.openai.com/v1", 0, 0, 0,
+	  "OpenAI API base URL" },
+	{ "openai.key", "OPENAI_API_KEY", T_STR, OFF(openai_key), "", 0, 0, F_SECRET,
+	  "OpenAI API key (empty: only users' own keys)" },
+	{ "openai.models", "OPENAI_MODELS", T_LIST, OFF(openai_models), "gpt-4o,gpt-4o-mini,gpt-5,gpt-5-mini", 0, 0, 0,
+	  "Models served by OpenAI directly" },
+	{ "openai.responses_models", "OPENAI_RESPONSES_MODELS", T_LIST, OFF(openai_responses_models), "gpt-5,gpt-5-mini", 0, 0, 0,
+	  "OpenAI models called through `/v1/responses` instead of chat completions" },
+	{ "anthropic.base_url", "ANTHROPIC_BASE_URL", T_URL, OFF(anthropic_base_url), "https://api.anthropic.com", 0, 0, 0,
+	  "Anthropic API base URL" },
+	{ "anthropic.key", "ANTHROPIC_API_KEY", T_STR, OFF(anthropic_key), "", 0, 0, F_SECRET,
+	  "Anthropic API key" },
+	{ "anthropic.models", "ANTHROPIC_MODELS", T_LIST, OFF(anthropic_models), "claude-sonnet-4-5,claude-3-5-haiku-latest", 0, 0, 0,
+	  "Models served by Anthropic" },
+	{ "anthropic.version", "ANTHROPIC_VERSION", T_STR, OFF(anthropic_version), "2023-06-01", 0, 0, 0,
+	  "`anthropic-version` header" },
+	{ "gemini.base_url", "GEMINI_BASE_URL", T_URL, OFF(gemini_base_url), "https://generativelanguage.googleapis.com/v1beta", 0, 0, 0,
+	  "Gemini API base URL (v1beta)" },
+	{ "gemini.key", "GEMINI_API_KEY", T_STR, OFF(gemini_key), "", 0, 0, F_SECRET,
+	  "Gemini API key" },
+	{ "gemini.models", "GEMINI_MODELS", T_LIST, OFF(gemini_models), "gemini-2.0-flash,gemini-2.5-pro", 0, 0, 0,
+	  "Models served by Gemini" },
+	{ "grok.base_url", "XAI_BASE_URL", T_URL, OFF(grok_base_url), "https://api.x.ai/v1", 0, 0, 0,
+	  "x.ai (Grok) API base URL" },
+	{ "grok.key", "XAI_API_KEY", T_STR, OFF(grok_key), "", 0, 0, F_SECRET,
+	  "x.ai API key" },
+	{ "grok.models", "XAI_MODELS", T_LIST, OFF(grok_models), "grok-2,grok-3-mini", 0, 0, 0,
+	  "Models served by x.ai" },
+	{ "openai_compatible.base_url", "OPENAI_COMPATIBLE_BASE_URL", T_URL, OFF(compat_base_url), "", 0, 0, 0,
+	  "Base URL of any OpenAI-compatible server (Ollama `http://127.0.0.1:11434/v1`, vLLM, llama.cpp); empty: off" },
+	{ "openai_compatible.key", "OPENAI_COMPATIBLE_KEY", T_STR, OFF(compat_key), "", 0, 0, F_SECRET,
+	  "Its API key, if it wants one" },
+	{ "openai_compatible.models", "OPENAI_COMPATIBLE_MODELS", T_LIST, OFF(compat_models), "", 0, 0, 0,
+	  "Models it serves" },
+	{ "llm.fallback_models", "LLM_FALLBACK_MODELS", T_LIST, OFF(llm_fallback_models), "", 0, 0, 0,
+	  "Models tried in order when the requested one fails twice (429, 5xx, connection error)" },
+	{ "llm.connect_timeout_ms", "LLM_CONNECT_TIMEOUT_MS", T_INT, OFF(llm_connect_timeout_ms), "5000", 100, 60000, 0,
+	  "Connect timeout of an upstream LLM call" },
+	{ "llm.max_response_bytes", "LLM_MAX_RESPONSE_BYTES", T_INT, OFF(llm_max_response_bytes), "4194304", 65536, 268435456, 0,
+	  "Largest upstream response accepted" },
+	{ "llm.default_max_tokens", "LLM_DEFAULT_MAX_TOKENS", T_INT, OFF(llm_default_max_tokens), "1024", 1, 1000000, 0,
+	  "max_tokens sent when a request gives none (Anthropic requires one)" },
+	{ "llm.history_messages", "LLM_HISTORY_MESSAGES", T_INT, OFF(llm_history_messages), "50", 0, 10000, 0,
+	  "At most this many earlier messages of a chat are sent (fewer when the model's context is smaller)" },
+	{ "llm.retry_backoff_ms", "LLM_RETRY_BACKOFF_MS", T_INT, OFF(llm_retry_backoff_ms), "500", 0, 10000, 0,
+	  "Wait before the one retry of a failed call (or the upstream's Retry-After, up to 2 s)" },
+	{ "llm.models_cache_s", "LLM_MODELS_CACHE_S", T_INT, OFF(llm_models_cache_s), "3600", 0, 604800, 0,
+	  "How long fetched model lists are kept in PostgreSQL" },
+	{ "crypto.master_keys", "LEXAR_MASTER_KEYS", T_LIST, OFF(master_keys), "", 0, 0, F_SECRET,
+	  "Keys encrypting users' provider keys (AES-256-GCM): `id:64-hex-digits`, the first one encrypts, all decrypt (rotation)" },
 
 	{ "admin.api_key", "ADMIN_API_KEY", T_STR, OFF(admin_api_key), "", 0, 0, F_SECRET,
 	  "Key for `X-Admin-Key` on `/admin/*`; required in production" },
@@ -752,6 +805,21 @@ config_validate(struct config *c, struct buf *err)
 			nerr++;
 		}
 	}
+	for (i = 0; i < c->master_keys.n; i++) {
+		const char *mk = c->master_keys.v[i], *colon = strchr(mk, ':');
+		size_t h;
+
+		for (h = 0; colon != NULL && colon[1 + h] != '\0' &&
+		    strchr("0123456789abcdefABCDEF", colon[1 + h]) != NULL; h++)
+			;
+		if (colon == NULL || colon == mk || colon - mk > 16 || h != 64 ||
+		    colon[1 + h] != '\0') {
+			errf(err, "config", find_key("crypto.master_keys"),
+			    "entry %zu must be id:64-hex-digits (an id of at most 16 "
+			    "characters and a 256-bit key)", i + 1);
+			nerr++;
+		}
+	}
 	if (c->env == ENV_PRODUCTION) {
 		if (c->jwt_secret != NULL && *c->jwt_secret != '\0' &&
 		    strlen(c->jwt_secret) < 32) {
@@ -923,6 +991,11 @@ config_print_values(const struct config *c, FILE *fp)
 			fprintf(fp, "%s\n", level_names[*(const int *)f]);
 			break;
 		case T_LIST:
+			if (k->flags & F_SECRET) {
+				fprintf(fp, "(%zu secret values)\n",
+				    ((const struct cfg_list *)f)->n);
+				break;
+			}
 			fprintf(fp, "[");
 			for (j = 0; j < ((const struct cfg_list *)f)->n; j++)
 				fprintf(fp, "%s\"%s\"", j ? ", " : "",

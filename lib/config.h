@@ -87,6 +87,33 @@ struct config {
 	char		*openrouter_model;
 	char		*openrouter_referer;
 	char		*openrouter_title;
+	struct cfg_list	 openrouter_models;
+
+	char		*openai_base_url;
+	char		*openai_key;
+	struct cfg_list	 openai_models;
+	struct cfg_list	 openai_responses_models;
+	char		*anthropic_base_url;
+	char		*anthropic_key;
+	struct cfg_list	 anthropic_models;
+	char		*anthropic_version;
+	char		*gemini_base_url;
+	char		*gemini_key;
+	struct cfg_list	 gemini_models;
+	char		*grok_base_url;
+	char		*grok_key;
+	struct cfg_list	 grok_models;
+	char		*compat_base_url;
+	char		*compat_key;
+	struct cfg_list	 compat_models;
+	struct cfg_list	 llm_fallback_models;
+	long		 llm_connect_timeout_ms;
+	long		 llm_max_response_bytes;
+	long		 llm_default_max_tokens;
+	long		 llm_history_messages;
+	long		 llm_retry_backoff_ms;
+	long		 llm_models_cache_s;
+	struct cfg_list	 master_keys;
 
 	char		*admin_api_key;
 	char		*admin_email;

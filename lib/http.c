@@ -404,6 +404,38 @@ resp_header(struct req *r, const char *name, const char *fmt, ...)
 	buf_adds(r->hdr, "\r\n");
 }
 
+/* OpenAI's SDKs read error.type and error.param as well. */
+static void
+openai_error_fields(struct req *r, json_object *e)
+{
+	const char *type = "api_error", *param = NULL;
+
+	switch (r->status) {
+	case 400: case 404: case 413: case 415: case 422:
+		type = "invalid_request_error";
+		break;
+	case 401:
+		type = "authentication_error";
+		break;
+	case 403:
+		type = "permission_error";
+		break;
+	case 429:
+		type = strcmp(r->err_code, "quota_exceeded") == 0 ?
+		    "insufficient_quota" : "rate_limit_error";
+		break;
+	}
+	if (r->v.fields != NULL) {
+		json_object_object_foreach(r->v.fields, k, v) {
+			(void)v;
+			param = k;
+			break;
+		}
+	}
+	json_object_object_add(e, "type", json_object_new_string(type));
+	json_object_object_add(e, "param", param ? json_object_new_string(param) : NULL);
+}
+
 static void
 render_error(struct req *r)
 {
@@ -420,6 +452,8 @@ render_error(struct req *r)
 	    json_object_new_string(r->request_id));
 	if (r->status == 422 && r->v.fields != NULL)
 		json_object_object_add(e, "fields", json_object_get(r->v.fields));
+	if (r->route != NULL && (r->route->flags & R_OPENAI))
+		openai_error_fields(r, e);
 	json_object_object_add(o, "error", e);
 	resp_json(r, r->status, o);
 	json_object_put(o);
@@ -467,7 +501,7 @@ resp_finish(struct req *r)
 	}
 	if (req_failed(r)) {
 		render_error(r);
-		if (r->status == 503)
+		if (strcmp(r->err_code, "database_unavailable") == 0)
 			resp_header(r, "Retry-After", "1");
 	}
 	if (r->status == 204 || r->status == 304)

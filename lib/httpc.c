@@ -129,9 +129,7 @@ httpc_do(struct req *r, const struct httpc_req *in, struct httpc_resp *out)
 	int		 rc;
 
 	memset(out, 0, sizeof(*out));
-	out->body = arena_alloc(r->a, sizeof(*out->body));
-	buf_init(out->body);
-	buf_arena_own(r->a, out->body);
+	out->body = buf_arena_new(r->a);
 	/* No upstream call with a side effect before the session is known. */
 	if (req_auth_confirm(r) != 0)
 		return -1;

@@ -30,6 +30,7 @@ enum http_method {
 #define R_ADMIN		0x0040	/* admin key or admin user (401/403) */
 #define R_STREAM	0x0080	/* may answer with text/event-stream */
 #define R_NOSTORE_OFF	0x0100	/* response may be cached (no Cache-Control: no-store) */
+#define R_OPENAI	0x0200	/* errors also carry OpenAI's "type" and "param" */
 
 #define ROUTE_MAX_PARAMS	4
 
