@@ -277,3 +277,24 @@ out:
 	arena_free(&a);
 	return rc;
 }
+
+/* The free plan's daily limit is DAILY_MESSAGE_LIMIT (api pool, at start). */
+int
+acct_sync_free_plan(void)
+{
+	PGconn		*pg;
+	char		 msg[256], lim[16];
+	const char	*p[1] = { lim };
+	int		 rc;
+
+	if ((pg = db_connect_once(cfg.database_url, (int)cfg.db_connect_timeout_s,
+	    msg, sizeof(msg))) == NULL) {
+		log_error("free_plan", "database unreachable: %s", msg);
+		return -1;
+	}
+	snprintf(lim, sizeof(lim), "%ld", cfg.daily_message_limit);
+	rc = exec_ok(pg, "UPDATE plans SET daily_message_limit = $1 WHERE name = 'free'"
+	    " AND daily_message_limit <> $1", 1, p, NULL);
+	PQfinish(pg);
+	return rc;
+}

@@ -2,6 +2,7 @@
  * h_me.c - the signed-in user: profile, password, sessions, deletion.
  */
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -69,6 +70,14 @@ h_me_get(struct req *r)
 	json_object_object_add(org, "personal", jpg_bool(res, 0, 9));
 	json_object_object_add(org, "role", jpg_str(res, 0, 10));
 	json_object_object_add(out, "org", org);
+	org = json_object_new_object();		/* today's allowance (UTC day) */
+	json_object_object_add(org, "plan", jpg_str(res, 0, 11));
+	json_object_object_add(org, "daily_limit", jpg_int(res, 0, 12));
+	json_object_object_add(org, "used_today", jpg_int(res, 0, 13));
+	json_object_object_add(org, "remaining_today", json_object_new_int(
+	    atoi(PQgetvalue(res, 0, 12)) > atoi(PQgetvalue(res, 0, 13)) ?
+	    atoi(PQgetvalue(res, 0, 12)) - atoi(PQgetvalue(res, 0, 13)) : 0));
+	json_object_object_add(out, "usage", org);
 	return resp_json(r, 200, out);
 }
 

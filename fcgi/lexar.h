@@ -7,9 +7,11 @@
 #ifndef LEXAR_FCGI_H
 #define LEXAR_FCGI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "http.h"
+#include "llm.h"
 #include "router.h"
 
 extern const struct route	routes[];
@@ -34,6 +36,7 @@ json_object	*acct_user_json(PGresult *res, int row, int col);
 int		 acct_mail_token(struct req *r, const char *user_id,
 		    const char *email, const char *purpose);
 int		 acct_bootstrap_admin(void);
+int		 acct_sync_free_plan(void);
 
 /* h_auth.c */
 int	h_auth_register(struct req *r);
@@ -77,6 +80,53 @@ int	h_orgs_invite(struct req *r);
 int	h_orgs_invitations(struct req *r);
 int	h_orgs_invitation_revoke(struct req *r);
 int	h_orgs_accept(struct req *r);
+
+/* gateway.c: one LLM call with limits, accounting and storage */
+struct gw_call {
+	/* In. */
+	const char		*kind;		/* "chat" | "completions" */
+	const char		*chat_id;	/* chat calls: store the turn */
+	const char		*model;
+	const char		*content;	/* chat calls: the user's message */
+	const struct llm_msg	*msgs;		/* or the client's whole list */
+	int			 nmsgs;
+	int			 max_tokens;	/* 0: default */
+	double			 temperature;
+	bool			 has_temperature;
+	bool			 stream;
+	llm_delta_fn		 on_delta;
+	void			*ctx;
+	/* Out. */
+	struct llm_result	 res;
+	int			 daily_limit;
+	int			 used_today;
+	const char		*user_message_id;
+	PGresult		*user_message_res;	/* llm_begin's row */
+	PGresult		*assistant_res;		/* llm_finish's row */
+	const char		*cost;			/* USD, as text */
+};
+/* 0 done; -1 error recorded on r; -2 failed after streaming began. */
+int	gw_run(struct req *r, struct gw_call *c);
+
+/* h_chat.c */
+int	h_chat_create(struct req *r);
+int	h_chat_list(struct req *r);
+int	h_chat_get(struct req *r);
+int	h_chat_update(struct req *r);
+int	h_chat_delete(struct req *r);
+int	h_chat_send(struct req *r);
+
+/* h_openai.c: the OpenAI-compatible API */
+int	h_openai_chat(struct req *r);
+int	h_openai_models(struct req *r);
+
+/* h_ai.c */
+int	h_ai_models(struct req *r);
+int	h_ai_test_connection(struct req *r);
+int	h_ai_usage(struct req *r);
+int	h_ai_key_put(struct req *r);
+int	h_ai_key_list(struct req *r);
+int	h_ai_key_delete(struct req *r);
 
 /* h_system.c */
 int	h_system_health(struct req *r);

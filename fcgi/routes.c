@@ -48,6 +48,26 @@ const struct route routes[] = {
 	{ M_DELETE,	"/api/v1/orgs/:id/invitations/:invitation_id", h_orgs_invitation_revoke, R_USER, 0 },
 	{ M_POST,	"/api/v1/invitations/accept",	h_orgs_accept,		R_USER | R_JSON, 0 },
 
+	/* chats: h_chat.c (sending waits on an LLM: llm pool) */
+	{ M_POST,	"/api/v1/chats",		h_chat_create,		R_USER | R_JSON, 0 },
+	{ M_GET,	"/api/v1/chats",		h_chat_list,		R_USER, 0 },
+	{ M_GET,	"/api/v1/chats/:id",		h_chat_get,		R_USER, 0 },
+	{ M_PATCH,	"/api/v1/chats/:id",		h_chat_update,		R_USER | R_JSON, 0 },
+	{ M_DELETE,	"/api/v1/chats/:id",		h_chat_delete,		R_USER, 0 },
+	{ M_POST,	"/api/v1/chats/:id/messages",	h_chat_send,		R_USER | R_JSON | R_STREAM, 0 },
+
+	/* models, usage, own provider keys: h_ai.c */
+	{ M_GET,	"/api/v1/ai/models",		h_ai_models,		R_USER | R_APIKEY, 0 },
+	{ M_POST,	"/api/v1/ai/test-connection",	h_ai_test_connection,	R_USER | R_JSON, 0 },
+	{ M_GET,	"/api/v1/usage",		h_ai_usage,		R_USER | R_APIKEY, 0 },
+	{ M_GET,	"/api/v1/me/provider-keys",	h_ai_key_list,		R_USER, 0 },
+	{ M_PUT,	"/api/v1/me/provider-keys/:provider", h_ai_key_put,	R_USER | R_JSON, 0 },
+	{ M_DELETE,	"/api/v1/me/provider-keys/:provider", h_ai_key_delete,	R_USER, 0 },
+
+	/* the OpenAI-compatible API: h_openai.c (llm pool) */
+	{ M_POST,	"/v1/chat/completions",		h_openai_chat,		R_USER | R_APIKEY | R_JSON | R_STREAM | R_OPENAI, 0 },
+	{ M_GET,	"/v1/models",			h_openai_models,	R_USER | R_APIKEY | R_OPENAI, 0 },
+
 	/* system: h_system.c */
 	{ M_GET,	"/api/v1/health",	h_system_health,	0, 0 },
 	{ M_GET,	"/api/v1/ready",	h_system_ready,		0, 0 },

@@ -33,6 +33,8 @@
 #include "lexar.h"
 #include "log.h"
 #include "metrics.h"
+#include "crypto.h"
+#include "llm.h"
 #include "password.h"
 #include "token.h"
 #include "util.h"
@@ -214,6 +216,8 @@ worker_main(const char *pool, int slot, const struct cfg_pool *pc)
 	password_init((unsigned)cfg.argon2_memory_kib, (unsigned)cfg.argon2_iterations,
 	    (unsigned)cfg.argon2_parallelism, (unsigned)cfg.hash_concurrency);
 	token_init(cfg.jwt_secret, cfg.jwt_issuer, cfg.jwt_audience, cfg.jwt_expires_s);
+	llm_init();
+	crypto_init(&cfg.master_keys);
 	db_pool_init(cfg.database_url, (int)pc->db_connections,
 	    (int)cfg.db_acquire_timeout_ms, (int)cfg.db_statement_timeout_ms,
 	    (int)cfg.db_connect_timeout_s);
@@ -284,6 +288,8 @@ worker_main(const char *pool, int slot, const struct cfg_pool *pc)
 		pthread_join(th[i].tid, NULL);
 	free(th);
 	db_pool_destroy();
+	token_cleanup();
+	crypto_cleanup();
 	log_info("worker_stopped", "pool %s worker %d stopped", pool, slot);
 	return rc;
 }
@@ -380,6 +386,7 @@ server_run(const char *pool, const char *socket_path)
 		    (unsigned)cfg.argon2_iterations,
 		    (unsigned)cfg.argon2_parallelism, 1);
 		acct_bootstrap_admin();
+		acct_sync_free_plan();
 	}
 	memset(kids, 0, sizeof(kids));
 	for (i = 0; i < nproc; i++) {

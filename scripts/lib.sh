@@ -67,6 +67,9 @@ stack_env() {
 		EOT
 		umask 022
 	fi
+	if ! grep -q '^LEXAR_MASTER_KEYS=' "$VAR/lexar.env"; then
+		echo "LEXAR_MASTER_KEYS=k1:$(openssl rand -hex 32)" >> "$VAR/lexar.env"
+	fi
 	set -a
 	. "$VAR/lexar.env"
 	set +a
