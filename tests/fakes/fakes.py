@@ -6,6 +6,8 @@ tests. One process, several servers on free ports on 127.0.0.1:
            RSET, NOOP, QUIT, AUTH PLAIN) that keeps every message
   http     one HTTP server for the HTTP fakes, by path prefix:
              /google/...   OAuth 2.0 authorize, token (checks PKCE), userinfo
+             /openai/... /openrouter/... /grok/... /compat/... /anthropic/...
+             /gemini/...   the LLM providers, in their own formats (llm.py)
              /_control/... what the tests use to read and steer the fakes
 
 The ports are written as JSON to the file given with --ports-file.
@@ -21,6 +23,8 @@ import sys
 import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import llm
 
 LOCK = threading.Lock()
 STATE = {
@@ -206,6 +210,9 @@ class HTTP(BaseHTTPRequestHandler):
             STATE["google_tokens"][tok] = c["profile"]
         self.send_json(200, {"access_token": tok, "token_type": "Bearer", "expires_in": 3599,
                              "scope": "openid email profile", "id_token": "unused"})
+
+
+llm.install(HTTP)
 
 
 def main():
