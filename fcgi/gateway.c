@@ -28,6 +28,14 @@ static struct db_stmt st_begin = DB_STMT(
     "SELECT status, daily_limit, used_today, max_tokens, user_message_id,"
     " user_message_at, context_tokens, system_prompt, history::text, day,"
     " own_keys::text, model FROM llm_begin($1, $2, $3, $4, $5, $6, $7, $8)");
+static struct db_stmt st_flag = DB_STMT(
+    "WITH m AS (INSERT INTO messages (chat_id, role, content, status)"
+    "   SELECT id, 'user', $5, 'flagged' FROM chats"
+    "   WHERE id = $4 AND user_id = $1 AND org_id = $2 RETURNING id, chat_id)"
+    " INSERT INTO moderation_flags (user_id, org_id, api_key_id, chat_id,"
+    "  message_id, content, categories, request_id)"
+    " VALUES ($1, $2, $3, (SELECT chat_id FROM m), (SELECT id FROM m), $5,"
+    "  string_to_array($6, ','), $7) RETURNING (SELECT id FROM m)");
 static struct db_stmt st_finish = DB_STMT(
     "SELECT message_id, message_at, cost FROM llm_finish($1, $2, $3, $4, $5, $6,"
     " $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)");
@@ -186,6 +194,37 @@ messages(struct req *r, struct gw_call *c, PGresult *res, struct llm_msg **out,
 	*n = k;
 }
 
+/*
+ * Moderation first, when configured: a flagged message is stored as such
+ * (and in moderation_flags), is not sent to any model and uses no quota.
+ */
+static int
+moderate(struct req *r, struct gw_call *c)
+{
+	const char	*cats, *p[7];
+	PGresult	*res;
+	int		 rc;
+
+	rc = llm_moderate(r, c->content, &cats);
+	if (rc <= 0)
+		return rc;
+	p[0] = r->auth.user_id;
+	p[1] = r->auth.org_id;
+	p[2] = r->auth.api_key_id;
+	p[3] = c->chat_id;
+	p[4] = c->content;
+	p[5] = cats;
+	p[6] = r->request_id;
+	if ((res = req_db(r, &st_flag, 7, p)) == NULL)
+		return -1;
+	if (c->chat_id != NULL && PQgetisnull(res, 0, 0))
+		return req_fail(r, 404, "not_found", "no such chat");
+	log_msg(LOG_WARN, "content_flagged", r->request_id, "user %s: %s",
+	    r->auth.user_id, cats);
+	return req_fail(r, 422, "content_flagged",
+	    "the message was flagged by moderation (%s) and was not sent", cats);
+}
+
 int
 gw_run(struct req *r, struct gw_call *c)
 {
@@ -198,6 +237,8 @@ gw_run(struct req *r, struct gw_call *c)
 	int		 n, rc;
 	bool		 ok;
 
+	if (moderate(r, c) != 0)
+		return -1;
 	snprintf(maxt, sizeof(maxt), "%d", c->max_tokens);
 	snprintf(hist, sizeof(hist), "%ld", c->chat_id ? cfg.llm_history_messages : 0L);
 	p[0] = r->auth.user_id;

@@ -28,6 +28,7 @@ static struct db_stmt st_get = DB_STMT(
     " AND c.org_id = $3");
 static struct db_stmt st_messages = DB_STMT(
     "SELECT * FROM (SELECT " MSG_COLS " FROM messages m WHERE m.chat_id = $1"
+    " AND m.hidden_at IS NULL"
     " ORDER BY m.created_at DESC, m.id DESC LIMIT $2) x ORDER BY created_at, id");
 static struct db_stmt st_update = DB_STMT(
     "UPDATE chats c SET title = coalesce($3, title), model = coalesce($4, model),"

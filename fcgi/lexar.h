@@ -128,6 +128,38 @@ int	h_ai_key_put(struct req *r);
 int	h_ai_key_list(struct req *r);
 int	h_ai_key_delete(struct req *r);
 
+/* admin.c, h_admin_users.c, h_admin.c: /admin (R_ADMIN) */
+const char	*admin_actor(struct req *r);
+int		 admin_audit(struct req *r, const char *action, const char *type,
+		    const char *target, const char *before, const char *after);
+int	h_admin_users_list(struct req *r);
+int	h_admin_users_get(struct req *r);
+int	h_admin_users_create(struct req *r);
+int	h_admin_users_update(struct req *r);
+int	h_admin_users_ban(struct req *r);
+int	h_admin_users_unban(struct req *r);
+int	h_admin_users_revoke(struct req *r);
+int	h_admin_users_reset(struct req *r);
+int	h_admin_users_delete(struct req *r);
+int	h_admin_limits_put(struct req *r);
+int	h_admin_limits_delete(struct req *r);
+int	h_admin_plans_list(struct req *r);
+int	h_admin_plans_get(struct req *r);
+int	h_admin_plans_create(struct req *r);
+int	h_admin_plans_update(struct req *r);
+int	h_admin_plans_delete(struct req *r);
+int	h_admin_usage(struct req *r);
+int	h_admin_user_chats(struct req *r);
+int	h_admin_chat_read(struct req *r);
+int	h_admin_message_hide(struct req *r);
+int	h_admin_flags(struct req *r);
+int	h_admin_flag_review(struct req *r);
+int	h_admin_providers(struct req *r);
+int	h_admin_price_put(struct req *r);
+int	h_admin_price_delete(struct req *r);
+int	h_admin_models_refresh(struct req *r);
+int	h_admin_audit(struct req *r);
+
 /* h_system.c */
 int	h_system_health(struct req *r);
 int	h_system_ready(struct req *r);

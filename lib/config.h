@@ -114,6 +114,10 @@ struct config {
 	long		 llm_retry_backoff_ms;
 	long		 llm_models_cache_s;
 	struct cfg_list	 master_keys;
+	char		*moderation_url;
+	char		*moderation_key;
+	char		*moderation_model;
+	long		 moderation_timeout_ms;
 
 	char		*admin_api_key;
 	char		*admin_email;

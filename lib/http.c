@@ -566,6 +566,21 @@ db_failed(struct req *r, enum db_err e, const char *msg)
 	if (e == DB_QUERY && strcmp(r->sqlstate, "LX403") == 0)
 		return req_fail(r, 403, "account_banned", "this account is banned%s%s",
 		    *msg ? ": " : "", msg);
+	/* A forged cursor's key that is not of the column's type. */
+	if (e == DB_QUERY && r->cursor_used && strncmp(r->sqlstate, "22", 2) == 0) {
+		jv_error(&r->v, "cursor", "is not a cursor this API returned");
+		return req_invalid(r);
+	}
+	/*
+	 * Any other data exception comes from a value of the request that
+	 * passed its syntax check but not PostgreSQL's (2026-02-30): the
+	 * client's error, not ours. Handlers that can name the field do so.
+	 */
+	if (e == DB_QUERY && strncmp(r->sqlstate, "22", 2) == 0) {
+		r->internal = arena_strdup(r->a, msg);
+		return req_fail(r, 422, "invalid_value",
+		    "a value of the request is out of range: %s", msg);
+	}
 	if (e == DB_UNAVAILABLE || e == DB_TIMEOUT) {
 		r->internal = arena_strdup(r->a, msg);
 		return req_fail(r, 503, "database_unavailable",
@@ -719,6 +734,7 @@ req_page(struct req *r, struct page *p, long def, long max)
 	unsigned	 acc = 0;
 	int		 bits = 0, v;
 	char		*raw, *bar;
+	int64_t		 id64;
 
 	p->limit = def;
 	p->ts = p->id = NULL;
@@ -747,15 +763,15 @@ req_page(struct req *r, struct page *p, long def, long max)
 		}
 	}
 	raw[o] = '\0';
-	if ((bar = strchr(raw, '|')) == NULL || !uuid_valid(bar + 1) ||
-	    bar - raw < 10 || bar - raw > 40)
+	/* "key|uuid": the key is any text (it is only ever a bound parameter). */
+	if ((bar = strrchr(raw, '|')) == NULL || bar == raw ||
+	    !(uuid_valid(bar + 1) || parse_id64(bar + 1, &id64)) ||
+	    !utf8_valid(raw, (size_t)(bar - raw)))
 		goto bad;
-	for (i = 0; raw + i < bar; i++)
-		if (!strchr("0123456789-:. +", raw[i]))
-			goto bad;
 	*bar = '\0';
 	p->ts = raw;
 	p->id = bar + 1;
+	r->cursor_used = true;
 	return 0;
 bad:
 	jv_error(&r->v, "cursor", "is not a cursor this API returned");

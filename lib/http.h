@@ -105,6 +105,8 @@ struct req {
 	const char		*guard_params[4];
 	int			 guard_n;
 
+	bool			 cursor_used;	/* req_page saw a ?cursor */
+
 	int64_t			 t_start_us;
 };
 
@@ -185,8 +187,10 @@ void		 req_db_release(struct req *r);
 
 /*
  * Cursor pagination: ?limit=N (1..max, default def) and ?cursor=opaque.
- * The cursor carries the sort key of the last row seen: (ts, id) where ts
- * is the row's timestamptz as PostgreSQL prints it. p->ts / p->id are NULL
+ * The cursor carries the sort key of the last row seen: (ts, id) where id
+ * is a UUID or a positive integer (the row's primary key) and ts
+ * is the row's sort key as text (a timestamptz as PostgreSQL prints it, or
+ * an e-mail address...); it only ever reaches SQL as a bound parameter. p->ts / p->id are NULL
  * on the first page. Queries fetch p->fetch (limit + 1) rows: one more than
  * shown tells that there is a next page. 0, or -1 with 422 recorded.
  */

@@ -478,11 +478,13 @@ on_event(void *ctx, const char *event, const char *data, size_t len)
 				t = event;
 			if (strcmp(t, "response.output_text.delta") == 0)
 				emit_str(at, jget(o, "delta"));
-			else if (strcmp(t, "response.completed") == 0) {
+			else if (strcmp(t, "response.completed") == 0 ||
+			    strcmp(t, "response.incomplete") == 0) {
+				/* incomplete: cut by max_output_tokens */
 				u = jget(jget(o, "response"), "usage");
 				out->prompt_tokens = jgeti(u, "input_tokens");
 				out->completion_tokens = jgeti(u, "output_tokens");
-				out->finish_reason = "stop";
+				out->finish_reason = t[9] == 'c' ? "stop" : "length";
 				at->done = true;
 			} else if (strcmp(t, "response.failed") == 0 || strcmp(t, "error") == 0)
 				snprintf(at->error, sizeof(at->error), "%s",
@@ -824,4 +826,72 @@ llm_list_models(struct req *r, const struct llm_provider *p, const char *key,
 	json_to_buf(out, ids);
 	json_object_put(ids);
 	return 0;
+}
+
+/* ---- moderation ---- */
+
+int
+llm_moderate(struct req *r, const char *text, const char **categories)
+{
+	struct httpc_req	 in = { 0 };
+	struct httpc_resp	 resp;
+	struct curl_slist	*h = NULL;
+	json_object		*o, *body, *res0, *cats;
+	struct buf		*b, *list;
+	const char		*why;
+	int			 rc;
+
+	*categories = NULL;
+	if (*cfg.moderation_url == '\0')
+		return 0;
+	body = json_object_new_object();
+	json_object_object_add(body, "model", json_object_new_string(cfg.moderation_model));
+	json_object_object_add(body, "input", json_object_new_string(text));
+	b = buf_arena_new(r->a);
+	json_to_buf(b, body);
+	json_object_put(body);
+	h = curl_slist_append(h, "Content-Type: application/json");
+	if (*cfg.moderation_key != '\0')
+		h = curl_slist_append(h, arena_sprintf(r->a, "Authorization: Bearer %s",
+		    cfg.moderation_key));
+	in.method = "POST";
+	in.url = arena_sprintf(r->a, "%s/moderations", cfg.moderation_url);
+	in.headers = h;
+	in.body = b->data;
+	in.body_len = b->len;
+	in.timeout_ms = cfg.moderation_timeout_ms;
+	in.connect_timeout_ms = cfg.llm_connect_timeout_ms;
+	in.max_response = 1024 * 1024;
+	in.upstream = UP_MODERATION;
+	rc = httpc_do(r, &in, &resp);
+	curl_slist_free_all(h);
+	if (rc != 0 && req_failed(r))
+		return -1;
+	if (rc != 0 || resp.status != 200 ||
+	    (o = json_parse(resp.body->data, resp.body->len, &why)) == NULL) {
+		log_msg(LOG_WARN, "moderation", r->request_id, "moderation unavailable "
+		    "(status %ld %s); the message goes through", resp.status, resp.error);
+		return 0;
+	}
+	jarena(r->a, o);
+	res0 = jget(o, "results");
+	if (res0 == NULL || !json_object_is_type(res0, json_type_array) ||
+	    json_object_array_length(res0) == 0)
+		return 0;
+	res0 = json_object_array_get_idx(res0, 0);
+	if (!json_object_get_boolean(jget(res0, "flagged")))
+		return 0;
+	list = buf_arena_new(r->a);
+	if ((cats = jget(res0, "categories")) != NULL &&
+	    json_object_is_type(cats, json_type_object)) {
+		json_object_object_foreach(cats, k, v) {
+			if (!json_object_get_boolean(v) || !llm_model_name_ok(k))
+				continue;
+			if (list->len > 0)
+				buf_addch(list, ',');
+			buf_adds(list, k);
+		}
+	}
+	*categories = list->len > 0 ? list->data : "flagged";
+	return 1;
 }

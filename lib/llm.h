@@ -105,4 +105,12 @@ int	llm_check_key(struct req *r, const struct llm_provider *p, const char *key,
 int	llm_list_models(struct req *r, const struct llm_provider *p, const char *key,
 	    struct buf *json_array);
 
+/*
+ * Automatic moderation (moderation.url, OpenAI-compatible /moderations).
+ * Returns 1 when flagged (*categories: "hate,violence"), 0 when not or when
+ * moderation is off or failing (fail open, logged), -1 when the request's
+ * own checks failed (error recorded on r).
+ */
+int	llm_moderate(struct req *r, const char *text, const char **categories);
+
 #endif

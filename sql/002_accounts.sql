@@ -140,12 +140,14 @@ BEGIN
 	  FROM sessions s JOIN users u ON u.id = s.user_id
 	  LEFT JOIN org_members m ON m.org_id = p_org AND m.user_id = p_user
 	 WHERE s.id = p_session AND s.user_id = p_user;
+	-- A ban is told as such (with its reason) even though it revoked the
+	-- sessions too.
+	IF FOUND AND r.deleted_at IS NULL AND r.banned_at IS NOT NULL THEN
+		RAISE EXCEPTION '%', coalesce(r.ban_reason, '') USING ERRCODE = 'LX403';
+	END IF;
 	IF NOT FOUND OR r.revoked_at IS NOT NULL OR r.expires_at <= now()
 	    OR r.deleted_at IS NOT NULL OR r.role <> p_role THEN
 		RAISE EXCEPTION 'session is not valid' USING ERRCODE = 'LX401';
-	END IF;
-	IF r.banned_at IS NOT NULL THEN
-		RAISE EXCEPTION '%', coalesce(r.ban_reason, '') USING ERRCODE = 'LX403';
 	END IF;
 	IF NOT r.member THEN
 		RAISE EXCEPTION 'not a member of the organisation' USING ERRCODE = 'LX401';
@@ -332,6 +334,10 @@ BEGIN
 	  JOIN orgs o ON o.id = m.org_id
 	  LEFT JOIN sessions s ON s.id = p_session AND s.user_id = u.id
 	 WHERE u.id = p_user;
+	IF FOUND AND r.deleted_at IS NULL AND r.banned_at IS NOT NULL
+	    AND (p_session IS NULL OR r.s_id IS NOT NULL) THEN
+		RAISE EXCEPTION '%', coalesce(r.ban_reason, '') USING ERRCODE = 'LX403';
+	END IF;
 	IF p_session IS NOT NULL AND (NOT FOUND OR r.s_id IS NULL
 	    OR r.revoked_at IS NOT NULL OR r.expires_at <= now()
 	    OR r.deleted_at IS NOT NULL OR r.role <> p_role) THEN
@@ -339,9 +345,6 @@ BEGIN
 	END IF;
 	IF NOT FOUND THEN
 		RETURN;
-	END IF;
-	IF r.banned_at IS NOT NULL THEN
-		RAISE EXCEPTION '%', coalesce(r.ban_reason, '') USING ERRCODE = 'LX403';
 	END IF;
 	-- Assign and RETURN NEXT: no second query to run.
 	id := r.id; email := r.email; name := r.name; locale := r.locale;

@@ -130,7 +130,7 @@ CREATE TABLE messages (
 	chat_id			uuid NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
 	role			text NOT NULL CHECK (role IN ('user', 'assistant')),
 	content			text NOT NULL,
-	status			text NOT NULL DEFAULT 'ok',	-- ok | failed | incomplete
+	status			text NOT NULL DEFAULT 'ok',	-- ok | failed | incomplete | flagged
 	error_code		text,
 	model			text,
 	provider		text,
@@ -138,7 +138,9 @@ CREATE TABLE messages (
 	completion_tokens	integer,
 	cost_usd		numeric(14, 8),
 	latency_ms		integer,
-	created_at		timestamptz NOT NULL DEFAULT now()
+	created_at		timestamptz NOT NULL DEFAULT now(),
+	hidden_at		timestamptz,			-- hidden by an admin
+	hidden_by		text
 );
 CREATE INDEX messages_chat ON messages (chat_id, created_at, id);
 
@@ -170,6 +172,9 @@ CREATE TABLE provider_health (
 -- concurrent calls against N remaining, exactly N get a row here), the
 -- user's message stored (chat calls), the history returned (newest first).
 -- The model is p_model, else the chat's, else p_default.
+-- Its commit does not wait for the WAL flush: llm_finish's synchronous
+-- commit later flushes these writes too (WAL is sequential), and a crash in
+-- between loses only a request that failed anyway.
 -- status: ok | quota_exceeded | tokens_exceeded | model_not_allowed |
 --         max_tokens | no_chat
 CREATE FUNCTION llm_begin(p_user uuid, p_org uuid, p_chat uuid, p_model text,
@@ -191,6 +196,7 @@ DECLARE
 	v_ctx integer;
 	v_chat_model text;
 BEGIN
+	SET LOCAL synchronous_commit = off;
 	SELECT * INTO l FROM effective_limits(p_user);
 	IF p_chat IS NOT NULL THEN
 		SELECT c.system_prompt, c.model INTO v_system, v_chat_model FROM chats c
@@ -246,7 +252,8 @@ BEGIN
 	    (SELECT coalesce(jsonb_agg(jsonb_build_object('role', h.role,
 	        'content', h.content) ORDER BY h.created_at DESC, h.id DESC), '[]')
 	       FROM (SELECT role, content, created_at, id FROM messages
-	              WHERE chat_id = p_chat AND status = 'ok' AND id <> v_msg
+	              WHERE chat_id = p_chat AND status = 'ok' AND hidden_at IS NULL
+	                AND id <> v_msg
 	              ORDER BY created_at DESC, id DESC LIMIT p_history) h),
 	    v_day,
 	    (SELECT jsonb_object_agg(k.provider, jsonb_build_array(k.key_id,
@@ -342,6 +349,10 @@ BEGIN
 	  LEFT JOIN usage_counters uc ON uc.user_id = u.id
 	       AND uc.day = (now() AT TIME ZONE 'UTC')::date
 	 WHERE u.id = p_user;
+	IF FOUND AND r.deleted_at IS NULL AND r.banned_at IS NOT NULL
+	    AND (p_session IS NULL OR r.s_id IS NOT NULL) THEN
+		RAISE EXCEPTION '%', coalesce(r.ban_reason, '') USING ERRCODE = 'LX403';
+	END IF;
 	IF p_session IS NOT NULL AND (NOT FOUND OR r.s_id IS NULL
 	    OR r.revoked_at IS NOT NULL OR r.expires_at <= now()
 	    OR r.deleted_at IS NOT NULL OR r.role <> p_role) THEN
@@ -349,9 +360,6 @@ BEGIN
 	END IF;
 	IF NOT FOUND THEN
 		RETURN;
-	END IF;
-	IF r.banned_at IS NOT NULL THEN
-		RAISE EXCEPTION '%', coalesce(r.ban_reason, '') USING ERRCODE = 'LX403';
 	END IF;
 	SELECT * INTO l FROM effective_limits(p_user);
 	id := r.id; email := r.email; name := r.name; locale := r.locale;

@@ -350,6 +350,10 @@ class Call:
                     return self.send(200, gemini_model(mid, name, inl, outl))
             return self.error(404, "models/%s is not found for API version v1beta, or is not "
                                    "supported for generateContent." % rest[1])
+        if m == "POST" and p == "openai" and rest == ["moderations"]:
+            if not self.auth():
+                return
+            return self.moderation()
         if m == "POST":
             if p in ("openai", "openrouter", "grok", "compat") and rest == ["chat", "completions"]:
                 gen = "chat"
@@ -384,6 +388,27 @@ class Call:
         mode = "malformed" if "malformed" in self.directives else \
             "truncate" if "truncate" in self.directives else None
         self.send(200, getattr(self, "body_" + gen)(), mode=mode)
+
+    # OpenAI's moderation endpoint: input containing "[fake:flag]" is flagged
+    # as violence; "[fake:500]" fails like the other endpoints.
+    def moderation(self):
+        body = self.body          # read by run()
+        if self.bad_json or not isinstance(body, dict):
+            return self.error(400, "We could not parse the JSON body of your request.")
+        text = body.get("input")
+        if isinstance(text, list):
+            text = " ".join(t for t in text if isinstance(t, str))
+        if not isinstance(text, str):
+            return self.error(400, "'input' is a required property")
+        if "[fake:500]" in text:
+            return self.error(500)
+        flagged = "[fake:flag]" in text
+        cats = {c: False for c in ("harassment", "hate", "self-harm", "sexual", "violence")}
+        cats["violence"] = flagged
+        self.send(200, {"id": new_id("modr-"), "model": body.get("model", "omni-moderation-latest"),
+                        "results": [{"flagged": flagged, "categories": cats,
+                                     "category_scores": {c: (0.97 if v else 0.001)
+                                                         for c, v in cats.items()}}]})
 
     def auth(self):
         p, hd = self.provider, self.h.headers

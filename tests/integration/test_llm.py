@@ -170,7 +170,8 @@ def test_one_retry_then_success():
     fail_next("openai", "gpt-4o", 500, times=1)
     r = send(c, ch["id"], "retry me")
     assert r.status_code == 201, r.text
-    assert len([x for x in calls("openai") if x["body"]["model"] == "gpt-4o"]) == 2
+    assert len([x for x in calls("openai") if x["path"].endswith("/chat/completions")
+                and x["body"]["model"] == "gpt-4o"]) == 2
 
 
 def test_fallback_model_after_two_failures():
@@ -182,7 +183,8 @@ def test_fallback_model_after_two_failures():
     assert r.status_code == 201, r.text
     a = r.json()["assistant_message"]
     assert a["model"] == "gpt-4o-mini" and a["provider"] == "openai"
-    assert len(calls("anthropic")) == 2 and len(calls("openai")) == 1
+    completions = [x for x in calls("openai") if x["path"].endswith("/chat/completions")]
+    assert len(calls("anthropic")) == 2 and len(completions) == 1
     # Connection dropped without an answer counts as a connection error.
     forget()
     fail_next("anthropic", "claude-sonnet-4-5", 0, times=1)
