@@ -37,47 +37,60 @@ static struct db_stmt st_plan_delete = DB_STMT(
     " DELETE FROM plans WHERE id = $1 AND name <> 'free' RETURNING id");
 
 /*
- * Usage from the roll-ups: usage_totals (day, provider, model) for reports
- * over everyone, usage_daily (per user and org) for one user or by user or
- * org. $3 = a user or NULL, $4 = how many rows at most. Groups are ranked
- * and cut before their labels are looked up.
+ * Usage reports read the roll-ups (usage_totals: day x provider x model,
+ * usage_daily: also user and org) plus the tail of usage rows the
+ * background roll-up has not reached yet, so they are exact and current.
+ * $1..$2 the UTC day range, $3 one user or NULL, $4 how many groups.
+ * Groups are ranked and cut before their labels are looked up.
  */
-#define SUMS(t) " sum(" t ".requests), sum(" t ".failed), sum(" t ".prompt_tokens)," \
-	" sum(" t ".completion_tokens), sum(" t ".cost_usd)::text"
-#define RANGE(t) " WHERE " t ".day >= $1::date AND " t ".day <= $2::date"
-#define BY_TOKENS(t) " ORDER BY sum(" t ".prompt_tokens + " t ".completion_tokens) DESC"
-#define TOTALS(key, label, order) \
-	"SELECT " key ", " label "," SUMS("t") " FROM usage_totals t" RANGE("t") \
-	" AND $3::uuid IS NULL GROUP BY " key order " LIMIT $4"
+#define SRC_TOTALS(key) "SELECT " key " AS k, t.provider, t.requests, t.failed," \
+	" t.prompt_tokens, t.completion_tokens, t.cost_usd FROM usage_totals t" \
+	" WHERE t.day >= $1::date AND t.day <= $2::date AND $3::uuid IS NULL"
+#define SRC_DAILY(key) "SELECT " key " AS k, d.provider, d.requests, d.failed," \
+	" d.prompt_tokens, d.completion_tokens, d.cost_usd FROM usage_daily d" \
+	" WHERE d.day >= $1::date AND d.day <= $2::date" \
+	" AND ($3::uuid IS NULL OR d.user_id = $3)"
+#define SRC_TAIL(key) "SELECT " key ", u.provider, 1, (u.status <> 'ok')::int," \
+	" u.prompt_tokens, u.completion_tokens, u.cost_usd FROM usage u" \
+	" WHERE u.id > (SELECT last_id FROM rollup_state WHERE name = 'usage')" \
+	" AND u.created_at >= $1::date AND u.created_at < $2::date + 1" \
+	" AND ($3::uuid IS NULL OR u.user_id = $3)"
+#define BY_KEY_IN " ORDER BY x.k"
+#define BY_KEY_OUT " ORDER BY y.k"
+#define BY_TOKENS_IN " ORDER BY sum(x.p + x.c) DESC, x.k"
+#define BY_TOKENS_OUT " ORDER BY y.p + y.c DESC, y.k"
+#define REPORT(src, tail, label, in, out) \
+	"SELECT y.k, " label ", y.r, y.f, y.p, y.c, y.cost FROM (SELECT x.k," \
+	" min(x.prov) AS prov, sum(x.r) AS r, sum(x.f) AS f, sum(x.p) AS p," \
+	" sum(x.c) AS c, sum(x.cost)::text AS cost FROM (" src " UNION ALL " tail \
+	") x (k, prov, r, f, p, c, cost) GROUP BY x.k" in " LIMIT $4) y" out
+#define DAY_D	"d.day::text"
+#define DAY_T	"t.day::text"
+#define DAY_U	"to_char(u.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+
 static struct db_stmt st_all_days = DB_STMT(
-    TOTALS("t.day::text", "NULL", " ORDER BY t.day::text"));
+    REPORT(SRC_TOTALS(DAY_T), SRC_TAIL(DAY_U), "NULL", BY_KEY_IN, BY_KEY_OUT));
 static struct db_stmt st_all_models = DB_STMT(
-    TOTALS("t.model", "min(t.provider)", BY_TOKENS("t") ", t.model"));
+    REPORT(SRC_TOTALS("t.model"), SRC_TAIL("u.model"), "y.prov", BY_TOKENS_IN, BY_TOKENS_OUT));
 static struct db_stmt st_all_providers = DB_STMT(
-    TOTALS("t.provider", "NULL", BY_TOKENS("t") ", t.provider"));
-#define DAILY(key, label, order) \
-	"SELECT " key ", " label "," SUMS("d") " FROM usage_daily d" RANGE("d") \
-	" AND ($3::uuid IS NULL OR d.user_id = $3) GROUP BY " key order " LIMIT $4"
+    REPORT(SRC_TOTALS("t.provider"), SRC_TAIL("u.provider"), "NULL", BY_TOKENS_IN,
+    BY_TOKENS_OUT));
 static struct db_stmt st_usage[5] = {
-	DB_STMT(DAILY("d.day::text", "NULL", " ORDER BY d.day::text")),
-	DB_STMT("SELECT x.k, (SELECT email FROM users WHERE id = x.k::uuid), x.r, x.f,"
-	    " x.p, x.c, x.cost FROM (SELECT d.user_id::text AS k, sum(d.requests) AS r,"
-	    " sum(d.failed) AS f, sum(d.prompt_tokens) AS p, sum(d.completion_tokens) AS c,"
-	    " sum(d.cost_usd)::text AS cost FROM usage_daily d" RANGE("d")
-	    " AND ($3::uuid IS NULL OR d.user_id = $3) GROUP BY d.user_id"
-	    " ORDER BY sum(d.prompt_tokens + d.completion_tokens) DESC, d.user_id LIMIT $4) x"
-	    " ORDER BY x.p + x.c DESC, x.k"),
-	DB_STMT("SELECT x.k, (SELECT name FROM orgs WHERE id = x.k::uuid), x.r, x.f,"
-	    " x.p, x.c, x.cost FROM (SELECT d.org_id::text AS k, sum(d.requests) AS r,"
-	    " sum(d.failed) AS f, sum(d.prompt_tokens) AS p, sum(d.completion_tokens) AS c,"
-	    " sum(d.cost_usd)::text AS cost FROM usage_daily d" RANGE("d")
-	    " AND ($3::uuid IS NULL OR d.user_id = $3) GROUP BY d.org_id"
-	    " ORDER BY sum(d.prompt_tokens + d.completion_tokens) DESC, d.org_id LIMIT $4) x"
-	    " ORDER BY x.p + x.c DESC, x.k"),
-	DB_STMT(DAILY("d.model", "min(d.provider)", BY_TOKENS("d") ", d.model")),
-	DB_STMT(DAILY("d.provider", "NULL", BY_TOKENS("d") ", d.provider")),
+	DB_STMT(REPORT(SRC_DAILY(DAY_D), SRC_TAIL(DAY_U), "NULL", BY_KEY_IN, BY_KEY_OUT)),
+	DB_STMT(REPORT(SRC_DAILY("d.user_id::text"), SRC_TAIL("u.user_id::text"),
+	    "(SELECT email FROM users WHERE id = y.k::uuid)", BY_TOKENS_IN, BY_TOKENS_OUT)),
+	DB_STMT(REPORT(SRC_DAILY("d.org_id::text"), SRC_TAIL("u.org_id::text"),
+	    "(SELECT name FROM orgs WHERE id = y.k::uuid)", BY_TOKENS_IN, BY_TOKENS_OUT)),
+	DB_STMT(REPORT(SRC_DAILY("d.model"), SRC_TAIL("u.model"), "y.prov", BY_TOKENS_IN,
+	    BY_TOKENS_OUT)),
+	DB_STMT(REPORT(SRC_DAILY("d.provider"), SRC_TAIL("u.provider"), "NULL", BY_TOKENS_IN,
+	    BY_TOKENS_OUT)),
 };
 static const char *const usage_groups[5] = { "day", "user", "org", "model", "provider" };
+
+/* Ranking every user of a month aggregates ~10^6 rows: give it the memory
+ * to do so without sorting on disk (this transaction only). */
+static struct db_stmt st_report_mem = DB_STMT("SET LOCAL work_mem = '64MB'");
 
 /* Everyone by day, model or provider: the small roll-up; else per user. */
 static struct db_stmt *
@@ -428,6 +441,8 @@ h_admin_usage(struct req *r)
 	p[1] = to;
 	p[2] = user;
 	p[3] = arena_sprintf(r->a, "%lld", n);
+	if (req_db_begin(r) != 0 || req_db(r, &st_report_mem, 0, NULL) == NULL)
+		return -1;
 	if ((res = req_db(r, usage_stmt(g, user != NULL), 4, p)) == NULL) {
 		if (strncmp(r->sqlstate, "22", 2) == 0) {
 			jv_error(&r->v, "from", "from and to must be valid dates");
@@ -435,6 +450,8 @@ h_admin_usage(struct req *r)
 		}
 		return -1;
 	}
+	if (req_db_commit(r) != 0)
+		return -1;
 	label = g == 1 ? "email" : g == 2 ? "name" : g == 3 ? "provider" : NULL;
 	if (accept != NULL && strncasecmp(accept, "text/csv", 8) == 0) {
 		csv = buf_arena_new(r->a);

@@ -130,6 +130,7 @@ int	h_ai_key_delete(struct req *r);
 
 /* admin.c, h_admin_users.c, h_admin.c: /admin (R_ADMIN) */
 const char	*admin_actor(struct req *r);
+void		 admin_rollup_tick(void);
 int		 admin_audit(struct req *r, const char *action, const char *type,
 		    const char *target, const char *before, const char *after);
 int	h_admin_users_list(struct req *r);

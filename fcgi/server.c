@@ -7,6 +7,7 @@
  *     - forks `processes` workers and replaces any that dies
  *     - SIGTERM/SIGINT: tells workers to stop, waits, exits
  *     - SIGHUP: reopens the log file, passes it on
+ *     - api pool: folds new usage into the report roll-ups (admin.c)
  *   worker
  *     - `threads` threads, each FCGX_Accept_r on the shared socket,
  *       each with its own arena and buffers
@@ -346,6 +347,7 @@ server_run(const char *pool, const char *socket_path)
 	int64_t			 t;
 	pid_t			 pid;
 	bool			 quit = false;
+	bool			 is_api = strcmp(pool, "api") == 0;
 
 	if (nproc > MAX_PROCS)
 		nproc = MAX_PROCS;
@@ -381,7 +383,7 @@ server_run(const char *pool, const char *socket_path)
 	log_info("supervisor_started", "pool %s: %d processes x %ld threads, env %s",
 	    pool, nproc, pc->threads, config_env_name(cfg.env));
 	/* The admin from the environment, once per start (api pool only). */
-	if (strcmp(pool, "api") == 0) {
+	if (is_api) {
 		password_init((unsigned)cfg.argon2_memory_kib,
 		    (unsigned)cfg.argon2_iterations,
 		    (unsigned)cfg.argon2_parallelism, 1);
@@ -430,6 +432,8 @@ server_run(const char *pool, const char *socket_path)
 				    "exited with status %d; replacing it", pool, i,
 				    (int)pid, WEXITSTATUS(status));
 		}
+		if (is_api && !quit)
+			admin_rollup_tick();
 		t = now_ms();
 		for (i = 0; !quit && i < nproc; i++) {
 			if (kids[i].pid == 0 && kids[i].restart_at_ms <= t) {

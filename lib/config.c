@@ -225,6 +225,8 @@ static const struct cfg_key keys[] = {
 	  "Initial password of that admin" },
 	{ "admin.force_reset", "ADMIN_FORCE_RESET", T_BOOL, OFF(admin_force_reset), "false", 0, 0, 0,
 	  "`true`: reset the admin's password from `ADMIN_PASSWORD` at start" },
+	{ "admin.rollup_interval_s", "LEXAR_ROLLUP_INTERVAL_S", T_INT, OFF(rollup_interval_s), "5", 0, 3600, 0,
+	  "How often the `api` pool's supervisor folds new usage rows into the report roll-ups (0 = never; reports stay exact but slow down)" },
 };
 
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))

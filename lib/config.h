@@ -123,6 +123,7 @@ struct config {
 	char		*admin_email;
 	char		*admin_password;
 	bool		 admin_force_reset;
+	long		 rollup_interval_s;
 };
 
 extern struct config cfg;

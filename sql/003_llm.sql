@@ -324,7 +324,8 @@ BEGIN
 END;
 $$;
 
--- /api/v1/me now also shows today's allowance.
+-- /api/v1/me now also shows today's allowance: still one lookup (the plan
+-- and an unexpired override are joined in, as effective_limits does).
 DROP FUNCTION me_get(uuid, uuid, uuid, text);
 CREATE FUNCTION me_get(p_session uuid, p_user uuid, p_org uuid, p_role text)
 RETURNS TABLE (id uuid, email text, name text, locale text, role text,
@@ -335,16 +336,21 @@ LANGUAGE plpgsql STABLE AS $$
 #variable_conflict use_column
 DECLARE
 	r record;
-	l record;
 BEGIN
 	SELECT u.id, u.email, u.name, u.locale, u.role, u.email_verified,
 	       u.created_at, o.id AS o_id, o.name AS o_name, o.personal,
 	       m.role AS m_role, s.revoked_at, s.expires_at, u.banned_at,
-	       u.ban_reason, u.deleted_at, s.id AS s_id, uc.messages
+	       u.ban_reason, u.deleted_at, s.id AS s_id, uc.messages,
+	       pl.name AS plan,
+	       coalesce(ov.daily_message_limit, pl.daily_message_limit) AS daily
 	  INTO r
 	  FROM users u
 	  JOIN org_members m ON m.user_id = u.id AND m.org_id = p_org
 	  JOIN orgs o ON o.id = m.org_id
+	  JOIN plans pl ON pl.id = coalesce(u.plan_id,
+	       (SELECT fp.id FROM plans fp WHERE fp.name = 'free'))
+	  LEFT JOIN user_limits ov ON ov.user_id = u.id
+	       AND (ov.expires_at IS NULL OR ov.expires_at > now())
 	  LEFT JOIN sessions s ON s.id = p_session AND s.user_id = u.id
 	  LEFT JOIN usage_counters uc ON uc.user_id = u.id
 	       AND uc.day = (now() AT TIME ZONE 'UTC')::date
@@ -361,12 +367,11 @@ BEGIN
 	IF NOT FOUND THEN
 		RETURN;
 	END IF;
-	SELECT * INTO l FROM effective_limits(p_user);
 	id := r.id; email := r.email; name := r.name; locale := r.locale;
 	role := r.role; email_verified := r.email_verified;
 	created_at := r.created_at; org_id := r.o_id; org_name := r.o_name;
-	org_personal := r.personal; org_role := r.m_role; plan := l.plan;
-	daily_limit := l.daily_message_limit; used_today := coalesce(r.messages, 0);
+	org_personal := r.personal; org_role := r.m_role; plan := r.plan;
+	daily_limit := r.daily; used_today := coalesce(r.messages, 0);
 	RETURN NEXT;
 END;
 $$;

@@ -26,8 +26,14 @@ CREATE INDEX users_created ON users (created_at DESC, id DESC);
 CREATE INDEX users_plan ON users (plan_id) WHERE plan_id IS NOT NULL;
 CREATE INDEX users_banned ON users (banned_at) WHERE banned_at IS NOT NULL;
 
--- Usage per UTC day, user, org, provider and model, kept by llm_finish, so
--- that reports over millions of calls read thousands of rows.
+-- Roll-ups of usage for reports over millions of calls. They are filled
+-- in the background (usage_rollup, called every few seconds by the api
+-- pool's supervisor), not by the calls themselves: a program calling many
+-- times a second must not queue on the lock of one summary row. Rows of
+-- usage with an id above rollup_state.last_id are not in them yet;
+-- reports add that small tail themselves, so they are exact and current.
+
+-- Per UTC day, user, org, provider and model.
 CREATE TABLE usage_daily (
 	day			date NOT NULL,
 	user_id			uuid NOT NULL,
@@ -43,6 +49,73 @@ CREATE TABLE usage_daily (
 CREATE UNIQUE INDEX usage_daily_key ON usage_daily
 	(day, user_id, coalesce(org_id, '00000000-0000-0000-0000-000000000000'), provider, model);
 CREATE INDEX usage_daily_user ON usage_daily (user_id, day);
+
+-- Per UTC day, provider and model: reports over everyone.
+CREATE TABLE usage_totals (
+	day			date NOT NULL,
+	provider		text NOT NULL,
+	model			text NOT NULL,
+	requests		bigint NOT NULL DEFAULT 0,
+	failed			bigint NOT NULL DEFAULT 0,
+	prompt_tokens		bigint NOT NULL DEFAULT 0,
+	completion_tokens	bigint NOT NULL DEFAULT 0,
+	cost_usd		numeric(18, 8) NOT NULL DEFAULT 0,
+	PRIMARY KEY (day, provider, model)
+);
+
+CREATE TABLE rollup_state (
+	name		text PRIMARY KEY,
+	last_id		bigint NOT NULL
+);
+INSERT INTO rollup_state VALUES ('usage', 0);
+
+-- Add usage rows above the watermark to the roll-ups. Only rows older
+-- than 10 seconds are taken, so that a row whose transaction committed
+-- late (ids are handed out before commit) is never skipped. Concurrent
+-- callers wait on the watermark's lock. At most p_batch ids are taken per
+-- call; returns how many ids it moved the watermark (p_batch: call again).
+CREATE FUNCTION usage_rollup(p_batch bigint DEFAULT 100000) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+	v_from bigint;
+	v_to bigint;
+BEGIN
+	SELECT last_id INTO v_from FROM rollup_state WHERE name = 'usage' FOR UPDATE;
+	SELECT max(id) INTO v_to FROM usage
+	 WHERE id > v_from AND created_at < now() - interval '10 seconds';
+	IF v_to IS NULL THEN
+		RETURN 0;
+	END IF;
+	v_to := least(v_to, v_from + p_batch);
+	INSERT INTO usage_daily AS d (day, user_id, org_id, provider, model,
+	    requests, failed, prompt_tokens, completion_tokens, cost_usd)
+	SELECT (created_at AT TIME ZONE 'UTC')::date, user_id, org_id, provider,
+	       model, count(*), count(*) FILTER (WHERE status <> 'ok'),
+	       sum(prompt_tokens), sum(completion_tokens), sum(cost_usd)
+	  FROM usage WHERE id > v_from AND id <= v_to GROUP BY 1, 2, 3, 4, 5
+	ON CONFLICT (day, user_id, coalesce(org_id, '00000000-0000-0000-0000-000000000000'),
+	    provider, model)
+	DO UPDATE SET requests = d.requests + EXCLUDED.requests,
+	    failed = d.failed + EXCLUDED.failed,
+	    prompt_tokens = d.prompt_tokens + EXCLUDED.prompt_tokens,
+	    completion_tokens = d.completion_tokens + EXCLUDED.completion_tokens,
+	    cost_usd = d.cost_usd + EXCLUDED.cost_usd;
+	INSERT INTO usage_totals AS t (day, provider, model, requests, failed,
+	    prompt_tokens, completion_tokens, cost_usd)
+	SELECT (created_at AT TIME ZONE 'UTC')::date, provider, model, count(*),
+	       count(*) FILTER (WHERE status <> 'ok'), sum(prompt_tokens),
+	       sum(completion_tokens), sum(cost_usd)
+	  FROM usage WHERE id > v_from AND id <= v_to GROUP BY 1, 2, 3
+	ON CONFLICT (day, provider, model)
+	DO UPDATE SET requests = t.requests + EXCLUDED.requests,
+	    failed = t.failed + EXCLUDED.failed,
+	    prompt_tokens = t.prompt_tokens + EXCLUDED.prompt_tokens,
+	    completion_tokens = t.completion_tokens + EXCLUDED.completion_tokens,
+	    cost_usd = t.cost_usd + EXCLUDED.cost_usd;
+	UPDATE rollup_state SET last_id = v_to WHERE name = 'usage';
+	RETURN v_to - v_from;
+END;
+$$;
 
 -- Messages the moderation endpoint flagged (not sent to any model).
 CREATE TABLE moderation_flags (
@@ -60,65 +133,3 @@ CREATE TABLE moderation_flags (
 	reviewed_by	text
 );
 CREATE INDEX moderation_flags_time ON moderation_flags (created_at DESC, id DESC);
-
--- Totals per UTC day, provider and model, for reports over everyone. Each
--- call adds to one of 16 rows of its (day, provider, model), chosen by
--- user, so concurrent calls do not queue on one row's lock.
-CREATE TABLE usage_totals (
-	day			date NOT NULL,
-	provider		text NOT NULL,
-	model			text NOT NULL,
-	shard			smallint NOT NULL,
-	requests		bigint NOT NULL DEFAULT 0,
-	failed			bigint NOT NULL DEFAULT 0,
-	prompt_tokens		bigint NOT NULL DEFAULT 0,
-	completion_tokens	bigint NOT NULL DEFAULT 0,
-	cost_usd		numeric(18, 8) NOT NULL DEFAULT 0,
-	PRIMARY KEY (day, provider, model, shard)
-);
-
--- Every usage row is added to both roll-ups.
-CREATE FUNCTION usage_daily_add() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-	INSERT INTO usage_totals AS t (day, provider, model, shard, requests, failed,
-	    prompt_tokens, completion_tokens, cost_usd)
-	VALUES ((NEW.created_at AT TIME ZONE 'UTC')::date, NEW.provider, NEW.model,
-	    abs(hashtext(NEW.user_id::text)) % 16, 1,
-	    CASE WHEN NEW.status = 'ok' THEN 0 ELSE 1 END,
-	    NEW.prompt_tokens, NEW.completion_tokens, NEW.cost_usd)
-	ON CONFLICT (day, provider, model, shard)
-	DO UPDATE SET requests = t.requests + 1, failed = t.failed + EXCLUDED.failed,
-	    prompt_tokens = t.prompt_tokens + EXCLUDED.prompt_tokens,
-	    completion_tokens = t.completion_tokens + EXCLUDED.completion_tokens,
-	    cost_usd = t.cost_usd + EXCLUDED.cost_usd;
-	INSERT INTO usage_daily AS d (day, user_id, org_id, provider, model,
-	    requests, failed, prompt_tokens, completion_tokens, cost_usd)
-	VALUES ((NEW.created_at AT TIME ZONE 'UTC')::date, NEW.user_id, NEW.org_id,
-	    NEW.provider, NEW.model, 1, CASE WHEN NEW.status = 'ok' THEN 0 ELSE 1 END,
-	    NEW.prompt_tokens, NEW.completion_tokens, NEW.cost_usd)
-	ON CONFLICT (day, user_id, coalesce(org_id, '00000000-0000-0000-0000-000000000000'),
-	    provider, model)
-	DO UPDATE SET requests = d.requests + 1, failed = d.failed + EXCLUDED.failed,
-	    prompt_tokens = d.prompt_tokens + EXCLUDED.prompt_tokens,
-	    completion_tokens = d.completion_tokens + EXCLUDED.completion_tokens,
-	    cost_usd = d.cost_usd + EXCLUDED.cost_usd;
-	RETURN NULL;
-END;
-$$;
-CREATE TRIGGER usage_rollup AFTER INSERT ON usage
-	FOR EACH ROW EXECUTE FUNCTION usage_daily_add();
-
--- What is already there (from before this migration).
-INSERT INTO usage_totals (day, provider, model, shard, requests, failed,
-    prompt_tokens, completion_tokens, cost_usd)
-SELECT (created_at AT TIME ZONE 'UTC')::date, provider, model,
-       abs(hashtext(user_id::text)) % 16, count(*), count(*) FILTER (WHERE status <> 'ok'),
-       sum(prompt_tokens), sum(completion_tokens), sum(cost_usd)
-  FROM usage GROUP BY 1, 2, 3, 4;
-INSERT INTO usage_daily (day, user_id, org_id, provider, model, requests,
-    failed, prompt_tokens, completion_tokens, cost_usd)
-SELECT (created_at AT TIME ZONE 'UTC')::date, user_id, org_id, provider, model,
-       count(*), count(*) FILTER (WHERE status <> 'ok'), sum(prompt_tokens),
-       sum(completion_tokens), sum(cost_usd)
-  FROM usage GROUP BY 1, 2, 3, 4, 5;

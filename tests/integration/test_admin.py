@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from conftest import (FAKES_URL, PASSWORD, Client, assert_error, login, mail_token,
-                      psql, register, stack_env, unique_email)
+                      psql, register, stack_env, unique_email, wait_for)
 
 ENV = stack_env()
 
@@ -251,6 +251,31 @@ def test_usage_reports_json_and_csv():
     for bad in ({"from": day}, {"from": "x", "to": day}, dict(q, group_by="week"),
                 dict(q, user="bob"), dict(q, limit="0")):
         assert_error(admin().get("/admin/usage", params=bad), 422, "validation_failed")
+
+
+def test_usage_reports_are_exact_before_and_after_the_rollup():
+    c, _ = register()
+    uid = c.user["id"]
+    ch = c.post("/api/v1/chats", {"model": "gpt-4o"}).json()
+    for _ in range(3):
+        assert c.post(f"/api/v1/chats/{ch['id']}/messages", {"content": "roll me"}).status_code == 201
+    # Move them to a day of their own, old enough for the next roll-up pass.
+    last = int(psql(f"SELECT max(id) FROM usage WHERE user_id = '{uid}'"))
+    day = psql(f"UPDATE usage SET created_at = created_at - interval '400 days' "
+               f"WHERE user_id = '{uid}' RETURNING (created_at AT TIME ZONE 'UTC')::date").split()[0]
+    q = {"from": day, "to": day}
+
+    def reports():
+        mine = admin().get("/admin/usage", params=dict(q, group_by="user", user=uid)).json()
+        days = admin().get("/admin/usage", params=dict(q, group_by="day")).json()
+        return ([(x["requests"], x["prompt_tokens"]) for x in mine["items"]],
+                [(x["requests"], x["prompt_tokens"]) for x in days["items"]])
+
+    before = reports()
+    assert before[0][0][0] == 3 and before[1] == before[0]
+    assert wait_for(lambda: int(psql("SELECT last_id FROM rollup_state")) >= last, timeout=20)
+    assert psql(f"SELECT sum(requests) FROM usage_daily WHERE user_id = '{uid}'") == "3"
+    assert reports() == before                     # folded in, not counted twice
 
 
 def test_moderation_reads_are_audited_and_hidden_messages_vanish():
