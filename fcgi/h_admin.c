@@ -40,8 +40,9 @@ static struct db_stmt st_plan_delete = DB_STMT(
  * Usage reports read the roll-ups (usage_totals: day x provider x model,
  * usage_daily: also user and org) plus the tail of usage rows the
  * background roll-up has not reached yet, so they are exact and current.
- * $1..$2 the UTC day range, $3 one user or NULL, $4 how many groups.
- * Groups are ranked and cut before their labels are looked up.
+ * $1..$2 the UTC day range, $3 one user or NULL, $4 how many groups, $5
+ * the roll-up's watermark. Groups are ranked and cut before their labels
+ * are looked up.
  */
 #define SRC_TOTALS(key) "SELECT " key " AS k, t.provider, t.requests, t.failed," \
 	" t.prompt_tokens, t.completion_tokens, t.cost_usd FROM usage_totals t" \
@@ -52,7 +53,7 @@ static struct db_stmt st_plan_delete = DB_STMT(
 	" AND ($3::uuid IS NULL OR d.user_id = $3)"
 #define SRC_TAIL(key) "SELECT " key ", u.provider, 1, (u.status <> 'ok')::int," \
 	" u.prompt_tokens, u.completion_tokens, u.cost_usd FROM usage u" \
-	" WHERE u.id > (SELECT last_id FROM rollup_state WHERE name = 'usage')" \
+	" WHERE u.id > $5::bigint" \
 	" AND u.created_at >= $1::date AND u.created_at < $2::date + 1" \
 	" AND ($3::uuid IS NULL OR u.user_id = $3)"
 #define BY_KEY_IN " ORDER BY x.k"
@@ -88,9 +89,16 @@ static struct db_stmt st_usage[5] = {
 };
 static const char *const usage_groups[5] = { "day", "user", "org", "model", "provider" };
 
-/* Ranking every user of a month aggregates ~10^6 rows: give it the memory
- * to do so without sorting on disk (this transaction only). */
-static struct db_stmt st_report_mem = DB_STMT("SET LOCAL work_mem = '64MB'");
+/*
+ * Before the report, in the same transaction: the watermark, passed to it
+ * as a value so the planner sees that the tail is a short range of ids
+ * (custom plans only: a generic plan cannot know, and would scan the whole
+ * date range of usage); and the memory to rank every user of a month
+ * (~10^6 rows) without sorting on disk.
+ */
+static struct db_stmt st_report_setup = DB_STMT(
+    "SELECT last_id, set_config('plan_cache_mode', 'force_custom_plan', true),"
+    " set_config('work_mem', '64MB', true) FROM rollup_state WHERE name = 'usage'");
 
 /* Everyone by day, model or provider: the small roll-up; else per user. */
 static struct db_stmt *
@@ -414,7 +422,7 @@ h_admin_usage(struct req *r)
 	const char	*from = req_query(r, "from"), *to = req_query(r, "to");
 	const char	*by = req_query(r, "group_by"), *user = req_query(r, "user");
 	const char	*lim = req_query(r, "limit"), *accept = req_header(r, "Accept");
-	const char	*p[4], *label;
+	const char	*p[5], *label;
 	long long	 n = 1000;
 	PGresult	*res;
 	json_object	*out, *items, *o;
@@ -441,9 +449,10 @@ h_admin_usage(struct req *r)
 	p[1] = to;
 	p[2] = user;
 	p[3] = arena_sprintf(r->a, "%lld", n);
-	if (req_db_begin(r) != 0 || req_db(r, &st_report_mem, 0, NULL) == NULL)
+	if (req_db_begin(r) != 0 || (res = req_db(r, &st_report_setup, 0, NULL)) == NULL)
 		return -1;
-	if ((res = req_db(r, usage_stmt(g, user != NULL), 4, p)) == NULL) {
+	p[4] = PQntuples(res) == 1 ? arena_strdup(r->a, PQgetvalue(res, 0, 0)) : "0";
+	if ((res = req_db(r, usage_stmt(g, user != NULL), 5, p)) == NULL) {
 		if (strncmp(r->sqlstate, "22", 2) == 0) {
 			jv_error(&r->v, "from", "from and to must be valid dates");
 			return req_invalid(r);
@@ -483,8 +492,7 @@ h_admin_usage(struct req *r)
 		json_object_object_add(o, "failed", jpg_int(res, i, 3));
 		json_object_object_add(o, "prompt_tokens", jpg_int(res, i, 4));
 		json_object_object_add(o, "completion_tokens", jpg_int(res, i, 5));
-		json_object_object_add(o, "cost_usd", json_object_new_double(
-		    strtod(PQgetvalue(res, i, 6), NULL)));
+		json_object_object_add(o, "cost_usd", jpg_num(res, i, 6));
 		json_object_array_add(items, o);
 	}
 	json_object_object_add(out, "items", items);
@@ -686,10 +694,8 @@ h_admin_providers(struct req *r)
 	for (k = 0; k < PQntuples(prices); k++) {
 		o = json_object_new_object();
 		json_object_object_add(o, "model", jpg_str(prices, k, 0));
-		json_object_object_add(o, "prompt_usd_per_mtok", json_object_new_double(
-		    strtod(PQgetvalue(prices, k, 1), NULL)));
-		json_object_object_add(o, "completion_usd_per_mtok", json_object_new_double(
-		    strtod(PQgetvalue(prices, k, 2), NULL)));
+		json_object_object_add(o, "prompt_usd_per_mtok", jpg_num(prices, k, 1));
+		json_object_object_add(o, "completion_usd_per_mtok", jpg_num(prices, k, 2));
 		json_object_object_add(o, "context_tokens", jpg_int(prices, k, 3));
 		json_object_object_add(o, "updated_at", jpg_time(prices, k, 4));
 		json_object_array_add(arr, o);

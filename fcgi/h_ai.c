@@ -351,6 +351,7 @@ h_ai_usage(struct req *r)
 	json_object	*out, *items, *o, *tot;
 	long		 reqs = 0, pt = 0, ct = 0, fails = 0;
 	double		 cost = 0;
+	char		 costs[64];
 	int		 i;
 
 	if (by == NULL)
@@ -382,8 +383,7 @@ h_ai_usage(struct req *r)
 		json_object_object_add(o, "requests", jpg_int(res, i, 1));
 		json_object_object_add(o, "prompt_tokens", jpg_int(res, i, 2));
 		json_object_object_add(o, "completion_tokens", jpg_int(res, i, 3));
-		json_object_object_add(o, "cost_usd", json_object_new_double(
-		    strtod(PQgetvalue(res, i, 4), NULL)));
+		json_object_object_add(o, "cost_usd", jpg_num(res, i, 4));
 		json_object_object_add(o, "failed", jpg_int(res, i, 5));
 		json_object_array_add(items, o);
 		reqs += atol(PQgetvalue(res, i, 1));
@@ -398,7 +398,8 @@ h_ai_usage(struct req *r)
 	json_object_object_add(tot, "requests", json_object_new_int64(reqs));
 	json_object_object_add(tot, "prompt_tokens", json_object_new_int64(pt));
 	json_object_object_add(tot, "completion_tokens", json_object_new_int64(ct));
-	json_object_object_add(tot, "cost_usd", json_object_new_double(cost));
+	snprintf(costs, sizeof(costs), "%.8f", cost);
+	json_object_object_add(tot, "cost_usd", jnum(costs));
 	json_object_object_add(tot, "failed", json_object_new_int64(fails));
 	json_object_object_add(out, "totals", tot);
 	return resp_json(r, 200, out);

@@ -52,14 +52,6 @@ chat_json(PGresult *res, int i)
 	return c;
 }
 
-static json_object *
-num_or_null(PGresult *res, int i, int col, bool dbl)
-{
-	if (PQgetisnull(res, i, col))
-		return NULL;
-	return dbl ? json_object_new_double(strtod(PQgetvalue(res, i, col), NULL)) :
-	    json_object_new_int64(strtoll(PQgetvalue(res, i, col), NULL, 10));
-}
 
 static json_object *
 message_json(PGresult *res, int i)
@@ -73,10 +65,10 @@ message_json(PGresult *res, int i)
 	json_object_object_add(m, "error_code", jpg_str(res, i, 4));
 	json_object_object_add(m, "model", jpg_str(res, i, 5));
 	json_object_object_add(m, "provider", jpg_str(res, i, 6));
-	json_object_object_add(m, "prompt_tokens", num_or_null(res, i, 7, false));
-	json_object_object_add(m, "completion_tokens", num_or_null(res, i, 8, false));
-	json_object_object_add(m, "cost_usd", num_or_null(res, i, 9, true));
-	json_object_object_add(m, "latency_ms", num_or_null(res, i, 10, false));
+	json_object_object_add(m, "prompt_tokens", jpg_int(res, i, 7));
+	json_object_object_add(m, "completion_tokens", jpg_int(res, i, 8));
+	json_object_object_add(m, "cost_usd", jpg_num(res, i, 9));
+	json_object_object_add(m, "latency_ms", jpg_int(res, i, 10));
 	json_object_object_add(m, "created_at", jpg_time(res, i, 11));
 	return m;
 }
@@ -283,7 +275,7 @@ turn_json(struct req *r, struct gw_call *c, const char *content)
 	json_object_object_add(a, "prompt_tokens", json_object_new_int(c->res.prompt_tokens));
 	json_object_object_add(a, "completion_tokens",
 	    json_object_new_int(c->res.completion_tokens));
-	json_object_object_add(a, "cost_usd", json_object_new_double(strtod(c->cost, NULL)));
+	json_object_object_add(a, "cost_usd", jnum(c->cost));
 	json_object_object_add(a, "latency_ms", json_object_new_int64(c->res.latency_ms));
 	json_object_object_add(a, "finish_reason", jstr(c->res.finish_reason));
 	json_object_object_add(a, "created_at", jpg_time(f, 0, 1));

@@ -188,6 +188,40 @@ jpg_int(const void *res, int row, int col)
 }
 
 json_object *
+jnum(const char *numeric)
+{
+	char	 tmp[64];
+	size_t	 n = strlen(numeric), i = numeric[0] == '-', d;
+
+	/* Only -?digits(.digits)? is printed as is; anything else via strtod. */
+	for (d = i; i < n && numeric[i] >= '0' && numeric[i] <= '9'; i++)
+		;
+	if (i > d && i < n && numeric[i] == '.')
+		for (d = ++i; i < n && numeric[i] >= '0' && numeric[i] <= '9'; i++)
+			;
+	if (i == d || i != n || n >= sizeof(tmp) ||
+	    (numeric[numeric[0] == '-'] == '0' && numeric[1 + (numeric[0] == '-')] >= '0' &&
+	    numeric[1 + (numeric[0] == '-')] <= '9'))
+		return json_object_new_double(strtod(numeric, NULL));
+	memcpy(tmp, numeric, n + 1);
+	if (strchr(tmp, '.') != NULL) {
+		while (tmp[n - 1] == '0')
+			tmp[--n] = '\0';
+		if (tmp[n - 1] == '.')
+			tmp[--n] = '\0';
+	}
+	return json_object_new_double_s(strtod(tmp, NULL), tmp);
+}
+
+json_object *
+jpg_num(const void *res, int row, int col)
+{
+	if (PQgetisnull(res, row, col))
+		return NULL;
+	return jnum(PQgetvalue(res, row, col));
+}
+
+json_object *
 jpg_time(const void *res, int row, int col)
 {
 	const char	*s;

@@ -35,6 +35,10 @@ json_object	*jstr(const char *s);
 json_object	*jpg_str(const void *res, int row, int col);
 json_object	*jpg_bool(const void *res, int row, int col);
 json_object	*jpg_int(const void *res, int row, int col);
+/* A numeric as the JSON number PostgreSQL printed, trailing zeros of the
+ * fraction dropped (13.34040000 -> 13.3404): exact, not via a double. */
+json_object	*jnum(const char *numeric);
+json_object	*jpg_num(const void *res, int row, int col);
 /*
  * A timestamptz column as ISO 8601 UTC with milliseconds
  * ("2026-11-22T03:34:25.699Z"). Connections run with TimeZone UTC and
