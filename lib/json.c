@@ -190,18 +190,17 @@ jpg_int(const void *res, int row, int col)
 json_object *
 jnum(const char *numeric)
 {
-	char	 tmp[64];
-	size_t	 n = strlen(numeric), i = numeric[0] == '-', d;
+	const char	*digits = "0123456789";
+	const char	*s = numeric + (numeric[0] == '-'), *end;
+	size_t		 ni = strspn(s, digits), n;
+	char		 tmp[64];
 
-	/* Only -?digits(.digits)? is printed as is; anything else via strtod. */
-	for (d = i; i < n && numeric[i] >= '0' && numeric[i] <= '9'; i++)
-		;
-	if (i > d && i < n && numeric[i] == '.')
-		for (d = ++i; i < n && numeric[i] >= '0' && numeric[i] <= '9'; i++)
-			;
-	if (i == d || i != n || n >= sizeof(tmp) ||
-	    (numeric[numeric[0] == '-'] == '0' && numeric[1 + (numeric[0] == '-')] >= '0' &&
-	    numeric[1 + (numeric[0] == '-')] <= '9'))
+	/* Only -?digits(.digits)? without leading zeros is kept as printed. */
+	end = s + ni;
+	if (*end == '.' && strspn(end + 1, digits) > 0)
+		end += 1 + strspn(end + 1, digits);
+	n = strlen(numeric);
+	if (ni == 0 || (s[0] == '0' && ni > 1) || *end != '\0' || n >= sizeof(tmp))
 		return json_object_new_double(strtod(numeric, NULL));
 	memcpy(tmp, numeric, n + 1);
 	if (strchr(tmp, '.') != NULL) {
