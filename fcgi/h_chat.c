@@ -52,7 +52,6 @@ chat_json(PGresult *res, int i)
 	return c;
 }
 
-
 static json_object *
 message_json(PGresult *res, int i)
 {
