@@ -176,16 +176,6 @@ static struct db_stmt st_audit_list = DB_STMT(
     " AND ($6::timestamptz IS NULL OR (a.created_at, a.id) < ($6::timestamptz, $7::bigint))"
     " ORDER BY a.created_at DESC, a.id DESC LIMIT $8");
 
-static json_object *
-json_col(PGresult *res, int i, int col)
-{
-	const char *why;
-
-	if (PQgetisnull(res, i, col))
-		return NULL;
-	return json_parse(PQgetvalue(res, i, col), (size_t)PQgetlength(res, i, col), &why);
-}
-
 /* ---- plans ---- */
 
 static json_object *
@@ -197,7 +187,7 @@ plan_json(PGresult *res, int i)
 	json_object_object_add(p, "name", jpg_str(res, i, 1));
 	json_object_object_add(p, "daily_message_limit", jpg_int(res, i, 2));
 	json_object_object_add(p, "monthly_token_limit", jpg_int(res, i, 3));
-	json_object_object_add(p, "allowed_models", json_col(res, i, 4));
+	json_object_object_add(p, "allowed_models", jpg_json(res, i, 4));
 	json_object_object_add(p, "max_tokens_per_request", jpg_int(res, i, 5));
 	json_object_object_add(p, "created_at", jpg_time(res, i, 6));
 	json_object_object_add(p, "updated_at", jpg_time(res, i, 7));
@@ -567,7 +557,7 @@ h_admin_chat_read(struct req *r)
 	json_object_object_add(c, "org_id", jpg_str(res, 0, 4));
 	json_object_object_add(c, "system_prompt", jpg_str(res, 0, 5));
 	json_object_object_add(c, "created_at", jpg_time(res, 0, 6));
-	json_object_object_add(c, "messages", json_col(res, 0, 7));
+	json_object_object_add(c, "messages", jpg_json(res, 0, 7));
 	return resp_json(r, 200, c);
 }
 
@@ -585,7 +575,7 @@ h_admin_message_hide(struct req *r)
 	if (admin_audit(r, "message.hide", "message", id, NULL, PQgetvalue(res, 0, 0)) != 0 ||
 	    req_db_commit(r) != 0)
 		return -1;
-	return resp_json(r, 200, jarena(r->a, json_col(res, 0, 0)));
+	return resp_json(r, 200, jarena(r->a, jpg_json(res, 0, 0)));
 }
 
 /* GET /admin/moderation/flags?reviewed=true|false */
@@ -624,7 +614,7 @@ h_admin_flags(struct req *r)
 		json_object_object_add(f, "chat_id", jpg_str(res, i, 6));
 		json_object_object_add(f, "message_id", jpg_str(res, i, 7));
 		json_object_object_add(f, "content", jpg_str(res, i, 8));
-		json_object_object_add(f, "categories", json_col(res, i, 9));
+		json_object_object_add(f, "categories", jpg_json(res, i, 9));
 		json_object_object_add(f, "reviewed_at", jpg_time(res, i, 10));
 		json_object_object_add(f, "reviewed_by", jpg_str(res, i, 11));
 		json_object_array_add(items, f);
@@ -669,7 +659,7 @@ h_admin_providers(struct req *r)
 	if ((health = req_db(r, &st_health, 0, NULL)) == NULL ||
 	    (prices = req_db(r, &st_prices, 0, NULL)) == NULL)
 		return -1;
-	h = jarena(r->a, json_col(health, 0, 0));
+	h = jarena(r->a, jpg_json(health, 0, 0));
 	out = jarena(r->a, json_object_new_object());
 	items = json_object_new_array();
 	pv = llm_providers(&n);
@@ -739,7 +729,7 @@ h_admin_price_put(struct req *r)
 	    admin_audit(r, "price.set", "model", model, before, PQgetvalue(res, 0, 0)) != 0 ||
 	    req_db_commit(r) != 0)
 		return -1;
-	return resp_json(r, 200, jarena(r->a, json_col(res, 0, 0)));
+	return resp_json(r, 200, jarena(r->a, jpg_json(res, 0, 0)));
 }
 
 /* DELETE /admin/model-prices?model=... */
@@ -817,8 +807,8 @@ h_admin_audit(struct req *r)
 		json_object_object_add(a, "action", jpg_str(res, i, 3));
 		json_object_object_add(a, "target_type", jpg_str(res, i, 4));
 		json_object_object_add(a, "target_id", jpg_str(res, i, 5));
-		json_object_object_add(a, "before", json_col(res, i, 6));
-		json_object_object_add(a, "after", json_col(res, i, 7));
+		json_object_object_add(a, "before", jpg_json(res, i, 6));
+		json_object_object_add(a, "after", jpg_json(res, i, 7));
 		json_object_object_add(a, "request_id", jpg_str(res, i, 8));
 		json_object_array_add(items, a);
 	}

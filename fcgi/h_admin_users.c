@@ -212,16 +212,6 @@ h_admin_users_list(struct req *r)
 	return resp_json(r, 200, out);
 }
 
-static json_object *
-json_text(PGresult *res, int i, int col)
-{
-	const char *why;
-
-	if (PQgetisnull(res, i, col))
-		return NULL;
-	return json_parse(PQgetvalue(res, i, col), (size_t)PQgetlength(res, i, col), &why);
-}
-
 /* GET /admin/users/:id - with plan, limits, today's usage, sessions, keys. */
 int
 h_admin_users_get(struct req *r)
@@ -238,11 +228,11 @@ h_admin_users_get(struct req *r)
 	json_object_object_add(u, "plan", jpg_str(res, 0, 7));
 	json_object_object_add(u, "banned_at", jpg_time(res, 0, 8));
 	json_object_object_add(u, "ban_reason", jpg_str(res, 0, 9));
-	json_object_object_add(u, "limits_override", json_text(res, 0, 10));
-	json_object_object_add(u, "limits", json_text(res, 0, 11));
+	json_object_object_add(u, "limits_override", jpg_json(res, 0, 10));
+	json_object_object_add(u, "limits", jpg_json(res, 0, 11));
 	json_object_object_add(u, "messages_today", jpg_int(res, 0, 12));
-	json_object_object_add(u, "sessions", json_text(res, 0, 13));
-	json_object_object_add(u, "api_keys", json_text(res, 0, 14));
+	json_object_object_add(u, "sessions", jpg_json(res, 0, 13));
+	json_object_object_add(u, "api_keys", jpg_json(res, 0, 14));
 	json_object_object_add(u, "deleted_at", jpg_time(res, 0, 15));
 	return resp_json(r, 200, u);
 }

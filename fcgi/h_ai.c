@@ -97,12 +97,8 @@ h_ai_models(struct req *r)
 	params[1] = secs;
 	if ((res = req_db(r, &st_models_state, 2, params)) == NULL)
 		return -1;
-	if (!PQgetisnull(res, 0, 0))
-		allowed = jarena(r->a, json_parse(PQgetvalue(res, 0, 0),
-		    (size_t)PQgetlength(res, 0, 0), &why));
-	if (!PQgetisnull(res, 0, 1))
-		cache = jarena(r->a, json_parse(PQgetvalue(res, 0, 1),
-		    (size_t)PQgetlength(res, 0, 1), &why));
+	allowed = jarena(r->a, jpg_json(res, 0, 0));
+	cache = jarena(r->a, jpg_json(res, 0, 1));
 	out = jarena(r->a, json_object_new_object());
 	items = json_object_new_array();
 	json_object_object_add(out, "items", items);

@@ -37,13 +37,11 @@ static json_object *
 key_json(PGresult *res, int i)
 {
 	json_object	*k = json_object_new_object();
-	const char	*why;
 
 	json_object_object_add(k, "id", jpg_str(res, i, 0));
 	json_object_object_add(k, "name", jpg_str(res, i, 1));
 	json_object_object_add(k, "prefix", jpg_str(res, i, 2));
-	json_object_object_add(k, "scopes", json_parse(PQgetvalue(res, i, 3),
-	    (size_t)PQgetlength(res, i, 3), &why));
+	json_object_object_add(k, "scopes", jpg_json(res, i, 3));
 	json_object_object_add(k, "created_at", jpg_time(res, i, 4));
 	json_object_object_add(k, "last_used_at", jpg_time(res, i, 5));
 	json_object_object_add(k, "expires_at", jpg_time(res, i, 6));

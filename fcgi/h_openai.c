@@ -273,7 +273,7 @@ int
 h_openai_models(struct req *r)
 {
 	const struct llm_provider	*p;
-	const char			*params[1] = { r->auth.user_id }, *why;
+	const char			*params[1] = { r->auth.user_id };
 	json_object			*allowed = NULL, *o, *data, *m;
 	PGresult			*res;
 	size_t				 n, i, j, k;
@@ -282,8 +282,7 @@ h_openai_models(struct req *r)
 	if ((res = req_db(r, &st_allowed, 1, params)) == NULL)
 		return -1;
 	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
-		allowed = jarena(r->a, json_parse(PQgetvalue(res, 0, 0),
-		    (size_t)PQgetlength(res, 0, 0), &why));
+		allowed = jarena(r->a, jpg_json(res, 0, 0));
 	o = jarena(r->a, json_object_new_object());
 	json_object_object_add(o, "object", json_object_new_string("list"));
 	data = json_object_new_array();

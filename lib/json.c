@@ -220,28 +220,103 @@ jpg_num(const void *res, int row, int col)
 	return jnum(PQgetvalue(res, row, col));
 }
 
+/*
+ * PostgreSQL's UTC timestamp, as text ("2026-11-22 03:34:25.699123+00") or
+ * inside its JSON ("2026-11-22T03:34:25.699123+00:00"), as the API's
+ * "2026-11-22T03:34:25.699Z" in out[24]. -1 for anything else.
+ */
+static int
+iso_ms(const char *s, size_t n, char out[24])
+{
+	static const char	 shape[] = "dddd-dd-ddTdd:dd:dd";
+	size_t			 i, tz;
+
+	if (n >= 25 && strcmp(s + n - 6, "+00:00") == 0)
+		tz = n - 6;
+	else if (n >= 22 && strcmp(s + n - 3, "+00") == 0)
+		tz = n - 3;
+	else
+		return -1;
+	for (i = 0; i < 19; i++) {
+		if (shape[i] == 'd' ? s[i] < '0' || s[i] > '9' :
+		    s[i] != shape[i] && !(i == 10 && s[i] == ' '))
+			return -1;
+	}
+	if (tz > 19 && (s[19] != '.' || tz == 20 || strspn(s + 20, "0123456789") != tz - 20))
+		return -1;
+	memcpy(out, s, 19);
+	out[10] = 'T';
+	out[19] = '.';
+	for (i = 20; i < 23; i++)
+		out[i] = i < tz ? s[i] : '0';
+	out[23] = 'Z';
+	return 0;
+}
+
 json_object *
 jpg_time(const void *res, int row, int col)
 {
 	const char	*s;
-	char		 out[32];
-	size_t		 n, i, k;
+	char		 out[24];
+	size_t		 n;
 
 	if (PQgetisnull(res, row, col))
 		return NULL;
 	s = PQgetvalue(res, row, col);
 	n = (size_t)PQgetlength(res, row, col);
-	if (n < 22 || s[4] != '-' || s[10] != ' ' || s[13] != ':' ||
-	    strcmp(s + n - 3, "+00") != 0)
+	if (iso_ms(s, n, out) != 0)
 		return json_object_new_string_len(s, (int)n);	/* infinity, BC... */
-	memcpy(out, s, 19);
-	out[10] = 'T';
-	out[19] = '.';
-	for (i = 20, k = 20; i < 23; i++)
-		out[i] = (s[19] == '.' && k < n - 3 && s[k] >= '0' && s[k] <= '9') ?
-		    s[k++] : '0';
-	out[23] = 'Z';
 	return json_object_new_string_len(out, 24);
+}
+
+/* Timestamps ("*_at" members) in JSON built by PostgreSQL, as jpg_time's. */
+static void
+iso_members(json_object *o, int depth)
+{
+	struct json_object_iterator	 it, end;
+	const char			*key, *v;
+	json_object			*m;
+	char				 out[24];
+	size_t				 n, i;
+
+	if (depth > 16)
+		return;
+	if (json_object_is_type(o, json_type_array)) {
+		for (i = 0; i < json_object_array_length(o); i++)
+			iso_members(json_object_array_get_idx(o, i), depth + 1);
+		return;
+	}
+	if (!json_object_is_type(o, json_type_object))
+		return;
+	it = json_object_iter_begin(o);
+	end = json_object_iter_end(o);
+	for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+		key = json_object_iter_peek_name(&it);
+		m = json_object_iter_peek_value(&it);
+		n = strlen(key);
+		if (n > 3 && strcmp(key + n - 3, "_at") == 0 &&
+		    json_object_is_type(m, json_type_string)) {
+			v = json_object_get_string(m);
+			if (iso_ms(v, (size_t)json_object_get_string_len(m), out) == 0)
+				json_object_set_string_len(m, out, 24);
+		} else {
+			iso_members(m, depth + 1);
+		}
+	}
+}
+
+json_object *
+jpg_json(const void *res, int row, int col)
+{
+	json_object	*o;
+	const char	*why;
+
+	if (PQgetisnull(res, row, col))
+		return NULL;
+	o = json_parse(PQgetvalue(res, row, col), (size_t)PQgetlength(res, row, col), &why);
+	if (o != NULL)
+		iso_members(o, 0);
+	return o;
 }
 
 void

@@ -46,6 +46,9 @@ json_object	*jpg_num(const void *res, int row, int col);
  * formatting here is much cheaper than to_char() in the query.
  */
 json_object	*jpg_time(const void *res, int row, int col);
+/* A json/jsonb column parsed, its "*_at" timestamps in jpg_time's format
+ * (PostgreSQL's JSON has its own); NULL for SQL NULL. */
+json_object	*jpg_json(const void *res, int row, int col);
 
 struct jv {
 	json_object	*fields;	/* NULL until the first error */

@@ -1,6 +1,7 @@
 """Admin API: access, users, limits, plans, usage, moderation, providers, audit."""
 import csv
 import io
+import re
 import time
 import uuid
 
@@ -11,6 +12,7 @@ from conftest import (FAKES_URL, PASSWORD, Client, assert_error, login, mail_tok
                       psql, register, stack_env, unique_email, wait_for)
 
 ENV = stack_env()
+API_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 
 
 def admin():
@@ -106,6 +108,8 @@ def test_view_create_update_with_audit():
     v = admin().get(f"/admin/users/{c.user['id']}").json()
     assert v["plan"] == "free" and v["messages_today"] == 0
     assert len(v["sessions"]) == 1 and v["api_keys"][0]["prefix"] == key["key"][:11]
+    assert API_TIME.fullmatch(v["sessions"][0]["created_at"])
+    assert API_TIME.fullmatch(v["api_keys"][0]["created_at"])
     assert key["key"] not in str(v)
     email = unique_email("made")
     r = admin().post("/admin/users", {"email": email, "password": PASSWORD, "name": "Made"})
@@ -192,6 +196,7 @@ def test_limits_override_applies_then_expires():
     time.sleep(3)
     assert c.get("/api/v1/me").json()["usage"]["daily_limit"] == 40        # the plan again
     assert audit("limits.set", uid)[0]["before"]["daily_message_limit"] == 500
+    assert API_TIME.fullmatch(audit("limits.set", uid)[0]["after"]["updated_at"])
     assert admin().delete(f"/admin/users/{uid}/limits").status_code == 204
     assert_error(admin().delete(f"/admin/users/{uid}/limits"), 404, "not_found")
     for bad in ({"daily_message_limit": -1}, {"allowed_models": "gpt-4o"},
@@ -294,7 +299,9 @@ def test_moderation_reads_are_audited_and_hidden_messages_vanish():
     assert r.status_code == 200 and r.json()["hidden_by"] == "admin-key"
     seen = [m["id"] for m in c.get(f"/api/v1/chats/{ch['id']}").json()["messages"]]
     assert victim not in seen and len(seen) == 3
-    assert admin().get(f"/admin/chats/{ch['id']}").json()["messages"][0]["hidden_at"]
+    hidden = admin().get(f"/admin/chats/{ch['id']}").json()["messages"][0]
+    # Timestamps inside JSON built by PostgreSQL have the API's one format.
+    assert API_TIME.fullmatch(hidden["hidden_at"]) and API_TIME.fullmatch(hidden["created_at"])
     assert_error(admin().post(f"/admin/messages/{uuid.uuid4()}/hide"), 404, "not_found")
     assert_error(admin().get(f"/admin/users/{uuid.uuid4()}/chats"), 404, "not_found")
 
@@ -334,7 +341,7 @@ def test_providers_prices_and_refresh():
     r = admin().get("/admin/providers").json()
     by = {p["name"]: p for p in r["providers"]}
     assert by["gemini"]["has_key"] is True and by["gemini"]["configured"] is True
-    assert by["gemini"]["health"]["last_ok_at"]
+    assert API_TIME.fullmatch(by["gemini"]["health"]["last_ok_at"])
     assert "test-gemini-key" not in str(r)
     assert any(p["model"] == "gpt-4o" for p in r["prices"])
     r = admin().put("/admin/model-prices", {"model": "openai/new-model", "prompt_usd_per_mtok": 1.5,

@@ -1,9 +1,36 @@
 /*
  * test_json.c - strict parsing and field validation.
  */
+#include <libpq-fe.h>
+
 #include "arena.h"
 #include "json.h"
 #include "test.h"
+
+/* A one-row, one-column result holding s, as libpq would return it. */
+static PGresult *
+one_value(const char *s)
+{
+	PGresAttDesc	 att = { .name = "v", .format = 0, .typid = 25, .typlen = -1 };
+	PGresult	*res = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
+
+	PQsetResultAttrs(res, 1, &att);
+	PQsetvalue(res, 0, 0, (char *)s, s ? (int)strlen(s) : -1);
+	return res;
+}
+
+static const char *
+from_pg(json_object *(*f)(const void *, int, int), const char *s, char *out, size_t n)
+{
+	PGresult	*res = one_value(s);
+	json_object	*o = f(res, 0, 0);
+
+	snprintf(out, n, "%s", o ? json_object_to_json_string_ext(o,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE) : "(null)");
+	json_object_put(o);
+	PQclear(res);
+	return out;
+}
 
 static json_object *
 parse(const char *s)
@@ -55,6 +82,28 @@ suite_json(void)
 			CHECK_STR(json_object_to_json_string(o), in[i][1]);
 			json_object_put(o);
 		}
+	}
+	TEST("json: PostgreSQL timestamps become the API's, in columns and in its JSON") {
+		char out[512];
+
+		CHECK_STR(from_pg(jpg_time, "2026-11-22 03:34:25.699123+00", out, sizeof(out)),
+		    "\"2026-11-22T03:34:25.699Z\"");
+		CHECK_STR(from_pg(jpg_time, "2026-11-22 03:34:25.5+00", out, sizeof(out)),
+		    "\"2026-11-22T03:34:25.500Z\"");
+		CHECK_STR(from_pg(jpg_time, "2026-11-22 03:34:25+00", out, sizeof(out)),
+		    "\"2026-11-22T03:34:25.000Z\"");
+		CHECK_STR(from_pg(jpg_time, "infinity", out, sizeof(out)), "\"infinity\"");
+		CHECK_STR(from_pg(jpg_time, NULL, out, sizeof(out)), "(null)");
+		CHECK_STR(from_pg(jpg_json, "{\"id\":1,\"created_at\":\"2026-11-22T03:34:25.699123+00:00\","
+		    "\"s\":[{\"hidden_at\":\"2026-11-22T03:34:25+00:00\",\"expires_at\":null}],"
+		    "\"content\":\"2026-11-22T03:34:25.1+00:00\",\"x_at\":\"2026-11-22T03:34:25.1+01:00\","
+		    "\"y_at\":\"2026-11-22T03:34:25.+00:00\"}", out, sizeof(out)),
+		    "{\"id\":1,\"created_at\":\"2026-11-22T03:34:25.699Z\","
+		    "\"s\":[{\"hidden_at\":\"2026-11-22T03:34:25.000Z\",\"expires_at\":null}],"
+		    "\"content\":\"2026-11-22T03:34:25.1+00:00\",\"x_at\":\"2026-11-22T03:34:25.1+01:00\","
+		    "\"y_at\":\"2026-11-22T03:34:25.+00:00\"}");
+		CHECK_STR(from_pg(jpg_json, "[\"a\",2]", out, sizeof(out)), "[\"a\",2]");
+		CHECK_STR(from_pg(jpg_json, NULL, out, sizeof(out)), "(null)");
 	}
 	TEST("json: rejects malformed, trailing data, bad UTF-8, comments") {
 		CHECK(parse("{\"a\":1") == NULL);
