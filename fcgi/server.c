@@ -165,9 +165,14 @@ worker_thread(void *arg)
 		req_done(&r);
 		/* FCGX_Finish_r frees the params the request points into. */
 		req_detach_env(&r);
+		/* Work after the answer: close this connection, so that nginx
+		 * sends no other request to wait behind it. */
+		if (r.deferred != NULL)
+			fr.keepConnection = 0;
 		FCGX_Finish_r(&fr);
 		metrics_request(r.route_index, r.status, now_us() - r.t_start_us);
 		log_request(&r);
+		req_run_deferred(&r);	/* e-mail: the client has its answer */
 		arena_reset(&a);
 		buf_reset(&hdr);
 		buf_reset(&out);

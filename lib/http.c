@@ -140,6 +140,40 @@ req_done(struct req *r)
 	jv_free(&r->v);
 }
 
+struct req_deferred {
+	void			(*fn)(struct req *, void *);
+	void			*arg;
+	struct req_deferred	*next;
+};
+
+void
+req_defer(struct req *r, void (*fn)(struct req *, void *), void *arg)
+{
+	struct req_deferred *d = arena_alloc(r->a, sizeof(*d));
+
+	d->fn = fn;
+	d->arg = arg;
+	d->next = r->deferred;
+	r->deferred = d;
+}
+
+void
+req_run_deferred(struct req *r)
+{
+	struct req_deferred *d, *prev = NULL, *next;
+
+	for (d = r->deferred; d != NULL; d = next) {	/* oldest first */
+		next = d->next;
+		d->next = prev;
+		prev = d;
+	}
+	r->deferred = NULL;
+	if (r->status >= 400)
+		return;
+	for (d = prev; d != NULL; d = d->next)
+		d->fn(r, d->arg);
+}
+
 void
 req_detach_env(struct req *r)
 {

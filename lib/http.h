@@ -107,6 +107,8 @@ struct req {
 
 	bool			 cursor_used;	/* req_page saw a ?cursor */
 
+	struct req_deferred	*deferred;	/* req_defer, newest first */
+
 	int64_t			 t_start_us;
 };
 
@@ -120,6 +122,14 @@ void		 req_init(struct req *r, struct arena *a, char **env,
 void		 req_done(struct req *r);	/* release DB, free jv */
 /* Copy what the log line needs into the arena; r->env is gone after. */
 void		 req_detach_env(struct req *r);
+/*
+ * Work for after the response has gone, and only when it succeeded
+ * (status < 400): sending e-mail, so no answer waits for a mail server and
+ * its timing does not tell whether one was sent. arg lives in r->a; no
+ * database connection is held then. Runs in the order deferred.
+ */
+void		 req_defer(struct req *r, void (*fn)(struct req *, void *), void *arg);
+void		 req_run_deferred(struct req *r);
 
 /* A FastCGI param or an HTTP header ("Authorization"); NULL if absent. */
 const char	*req_param(const struct req *r, const char *name);

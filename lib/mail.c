@@ -7,6 +7,7 @@
 
 #include <curl/curl.h>
 
+#include "arena.h"
 #include "buf.h"
 #include "config.h"
 #include "http.h"
@@ -83,9 +84,16 @@ envelope_from(char *tmp, size_t size)
 	return tmp;
 }
 
-int
-mail_send(struct req *r, const char *to, const char *subject, const char *text)
+struct mail {
+	const char	*to, *subject, *text;
+};
+
+/* After the response (req_defer): the log, or the SMTP server. */
+static void
+deliver(struct req *r, void *arg)
 {
+	struct mail		*ml = arg;
+	const char		*to = ml->to, *subject = ml->subject, *text = ml->text;
 	struct buf		 m = BUF_INIT;
 	struct payload		 pl;
 	struct curl_slist	*rcpt = NULL;
@@ -94,25 +102,19 @@ mail_send(struct req *r, const char *to, const char *subject, const char *text)
 	char			 err[CURL_ERROR_SIZE] = "", from[320];
 	const char		*url = cfg.smtp_url;
 	int64_t			 t0;
-	int			 rc = 0;
 
-	if (!header_safe(to) || !header_safe(subject))
-		BUG("mail header with a line break");
 	if (*url == '\0') {
 		if (cfg.env == ENV_PRODUCTION) {
 			log_msg(LOG_ERROR, "mail_not_sent", r->request_id,
 			    "smtp.url is not configured; e-mail \"%s\" was not sent",
 			    subject);
-			return -1;
+			return;
 		}
 		log_msg(LOG_INFO, "mail_logged", r->request_id,
 		    "smtp.url is not configured (development): To: %s Subject: %s\n\n%s",
 		    to, subject, text);
-		return 0;
+		return;
 	}
-	/* Never hold a pooled connection while talking to a mail server. */
-	if (r->db != NULL && !db_in_tx(r->db))
-		req_db_release(r);
 	build(&m, to, subject, text);
 	pl.p = m.data;
 	pl.left = m.len;
@@ -142,7 +144,6 @@ mail_send(struct req *r, const char *to, const char *subject, const char *text)
 		log_msg(LOG_ERROR, "mail_failed", r->request_id,
 		    "sending \"%s\" failed: %s", subject, *err ? err :
 		    curl_easy_strerror(cc));
-		rc = -1;
 	}
 	metrics_upstream(UP_SMTP, cc == CURLE_OK ? OUT_OK :
 	    cc == CURLE_OPERATION_TIMEDOUT ? OUT_TIMEOUT : OUT_CONNECT_ERROR,
@@ -150,5 +151,17 @@ mail_send(struct req *r, const char *to, const char *subject, const char *text)
 	curl_slist_free_all(rcpt);
 	curl_easy_cleanup(h);
 	buf_free(&m);
-	return rc;
+}
+
+void
+mail_send(struct req *r, const char *to, const char *subject, const char *text)
+{
+	struct mail *ml = arena_alloc(r->a, sizeof(*ml));
+
+	if (!header_safe(to) || !header_safe(subject))
+		BUG("mail header with a line break");
+	ml->to = arena_strdup(r->a, to);
+	ml->subject = arena_strdup(r->a, subject);
+	ml->text = arena_strdup(r->a, text);
+	req_defer(r, deliver, ml);
 }

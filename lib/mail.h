@@ -5,16 +5,18 @@
  * requires STARTTLS; smtp://host:other is plain (a local relay). With no
  * smtp.url, development writes the whole message to the log (never drops
  * it silently); production logs an error without the body.
- * The call is synchronous and bounded by smtp.timeout_ms: endpoints that
- * send mail are served by the llm pool.
+ * mail_send only queues the message on the request: it is delivered after
+ * the response has gone, and only if the request succeeded (req_defer),
+ * bounded by smtp.timeout_ms; a failure is logged. Endpoints that send mail
+ * are served by the llm pool.
  */
 #ifndef LEXAR_MAIL_H
 #define LEXAR_MAIL_H
 
 struct req;
 
-/* to must be a validated address; subject ASCII. 0 or -1 (logged). */
-int	mail_send(struct req *r, const char *to, const char *subject,
+/* to must be a validated address; subject ASCII. */
+void	mail_send(struct req *r, const char *to, const char *subject,
 	    const char *text);
 
 #endif

@@ -3,7 +3,8 @@
 tests. One process, several servers on free ports on 127.0.0.1:
 
   smtp     an SMTP server (RFC 5321 subset: EHLO/HELO, MAIL, RCPT, DATA,
-           RSET, NOOP, QUIT, AUTH PLAIN) that keeps every message
+           RSET, NOOP, QUIT, AUTH PLAIN) that keeps every message; it
+           takes 3 s to accept one for a recipient containing "slow-smtp"
   http     one HTTP server for the HTTP fakes, by path prefix:
              /google/...   OAuth 2.0 authorize, token (checks PKCE), userinfo
              /openai/... /openrouter/... /grok/... /compat/... /anthropic/...
@@ -21,6 +22,7 @@ import secrets
 import socketserver
 import sys
 import threading
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -75,6 +77,8 @@ class SMTPHandler(socketserver.StreamRequestHandler):
                     if l.startswith(b".."):
                         l = l[1:]
                     data.append(l)
+                if any("slow-smtp" in r for r in rcpts):
+                    time.sleep(3)
                 with LOCK:
                     STATE["mail"].append({"from": mail_from, "to": rcpts,
                                           "data": b"".join(data).decode("utf-8", "replace")})
