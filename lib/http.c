@@ -149,29 +149,25 @@ struct req_deferred {
 void
 req_defer(struct req *r, void (*fn)(struct req *, void *), void *arg)
 {
-	struct req_deferred *d = arena_alloc(r->a, sizeof(*d));
+	struct req_deferred *d = arena_alloc(r->a, sizeof(*d)), **p;
 
 	d->fn = fn;
 	d->arg = arg;
-	d->next = r->deferred;
-	r->deferred = d;
+	d->next = NULL;
+	for (p = &r->deferred; *p != NULL; p = &(*p)->next)
+		;
+	*p = d;
 }
 
 void
 req_run_deferred(struct req *r)
 {
-	struct req_deferred *d, *prev = NULL, *next;
+	struct req_deferred *d;
 
-	for (d = r->deferred; d != NULL; d = next) {	/* oldest first */
-		next = d->next;
-		d->next = prev;
-		prev = d;
-	}
+	if (r->status < 400)
+		for (d = r->deferred; d != NULL; d = d->next)
+			d->fn(r, d->arg);
 	r->deferred = NULL;
-	if (r->status >= 400)
-		return;
-	for (d = prev; d != NULL; d = d->next)
-		d->fn(r, d->arg);
 }
 
 void

@@ -107,7 +107,7 @@ struct req {
 
 	bool			 cursor_used;	/* req_page saw a ?cursor */
 
-	struct req_deferred	*deferred;	/* req_defer, newest first */
+	struct req_deferred	*deferred;	/* req_defer, in order */
 
 	int64_t			 t_start_us;
 };
