@@ -281,7 +281,7 @@ h_openai_models(struct req *r)
 
 	if ((res = req_db(r, &st_allowed, 1, params)) == NULL)
 		return -1;
-	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+	if (PQntuples(res) == 1)
 		allowed = jarena(r->a, jpg_json(res, 0, 0));
 	o = jarena(r->a, json_object_new_object());
 	json_object_object_add(o, "object", json_object_new_string("list"));
